@@ -1,0 +1,58 @@
+//! Parameter and multiply-add counts, computed from the plan without building the model.
+//!
+//! Conventions (those of the paper's Table 1 and of torchvision/fvcore): parameters are the
+//! learnable ones (conv weights, BN gamma and beta, classifier weight and bias; BN running
+//! statistics are buffers). Multiply-adds (MACs) count convolutions and the classifier, one per
+//! weight use; BN, ReLU, pooling and shortcut additions are not counted.
+
+use crate::plan::{ConvSpec, NetworkPlan, ShortcutPlan};
+
+/// Size of a network: learnable parameters and multiply-adds for one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Cost {
+    /// Learnable parameters.
+    pub params: u64,
+    /// Multiply-adds for one image of the given size.
+    pub macs: u64,
+}
+
+impl NetworkPlan {
+    /// Parameters and MACs for one `height` x `width` image.
+    pub fn cost(&self, height: usize, width: usize) -> Cost {
+        let mut cost = Cost { params: 0, macs: 0 };
+        let mut size = [height, width];
+        size = conv_cost(&self.stem, size, &mut cost);
+        if self.stem_pool {
+            // 3x3/2 max pool, padding 1.
+            size = size.map(|s| (s + 2 - 3) / 2 + 1);
+        }
+        for block in self.stages.iter().flatten() {
+            let input = size;
+            for layer in &block.layers {
+                size = conv_cost(layer, size, &mut cost);
+            }
+            if let ShortcutPlan::Projection(projection) = &block.shortcut {
+                conv_cost(projection, input, &mut cost);
+            }
+        }
+        let fc = (self.features * self.classes) as u64;
+        cost.params += fc + self.classes as u64;
+        cost.macs += fc;
+        cost
+    }
+
+    /// Number of learnable parameters.
+    pub fn num_params(&self) -> u64 {
+        // Parameters do not depend on the input size.
+        self.cost(1, 1).params
+    }
+}
+
+/// Adds one conv + BN to `cost`; returns the output size.
+fn conv_cost(conv: &ConvSpec, [h, w]: [usize; 2], cost: &mut Cost) -> [usize; 2] {
+    let (oh, ow) = (conv.output_size(h), conv.output_size(w));
+    let weights = (conv.in_channels * conv.out_channels * conv.kernel * conv.kernel) as u64;
+    cost.params += weights + 2 * conv.out_channels as u64;
+    cost.macs += weights * (oh * ow) as u64;
+    [oh, ow]
+}

@@ -1,0 +1,185 @@
+//! Typed errors of the model crate.
+
+use std::path::PathBuf;
+
+/// An invalid network description.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// CIFAR networks have 6n+2 layers.
+    #[error(
+        "CIFAR network depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...); got {0}"
+    )]
+    CifarDepth(usize),
+    /// The config lists no stages.
+    #[error("a network needs at least one stage")]
+    NoStages,
+    /// `blocks_per_stage` and `stage_widths` disagree.
+    #[error("blocks_per_stage has {blocks} entries but stage_widths has {widths}")]
+    StageCountMismatch {
+        /// Length of `blocks_per_stage`.
+        blocks: usize,
+        /// Length of `stage_widths`.
+        widths: usize,
+    },
+    /// A stage with no blocks.
+    #[error("stage {stage} has zero blocks; every stage needs at least one")]
+    EmptyStage {
+        /// Index of the stage (0-based).
+        stage: usize,
+    },
+    /// A stage with no filters.
+    #[error("stage {stage} has width 0")]
+    ZeroWidth {
+        /// Index of the stage (0-based).
+        stage: usize,
+    },
+    /// Option A cannot shrink the channel count with a parameter-free shortcut.
+    #[error(
+        "stage {stage} goes from {from} to {to} channels; option A shortcuts can only add (zero) channels, use option B or C"
+    )]
+    ShrinkingIdentity {
+        /// Index of the stage (0-based).
+        stage: usize,
+        /// Channels entering the stage.
+        from: usize,
+        /// Channels leaving the stage.
+        to: usize,
+    },
+    /// A classifier with no classes.
+    #[error("the number of classes must be at least 1")]
+    NoClasses,
+    /// No input channels.
+    #[error("the number of input channels must be at least 1")]
+    NoInputChannels,
+    /// A name that is neither a named model nor `cifar-resnet<depth>`/`cifar-plain<depth>`.
+    #[error(
+        "unknown model `{0}`; `resnet models` lists the names (CIFAR nets of any depth 6n+2: `cifar-resnet<depth>`, `cifar-plain<depth>`)"
+    )]
+    UnknownName(String),
+    /// A config file that cannot be read.
+    #[error("cannot read config {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A config file that is not a valid JSON config.
+    #[error("invalid config {path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// Weights that cannot be loaded into a model.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// The file cannot be opened.
+    #[error("cannot read weights {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint of a known format, or is truncated or corrupt.
+    #[error("{path} is not a readable {format} file: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The format it was read as.
+        format: &'static str,
+        /// What the reader reported.
+        reason: String,
+    },
+    /// The checkpoint's tensors do not match the model's parameters.
+    #[error("{path} does not match the model:{}", describe_mismatch(.missing, .unused, .misshapen))]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Model parameters with no tensor in the file.
+        missing: Vec<String>,
+        /// Tensors in the file that no parameter takes.
+        unused: Vec<String>,
+        /// Tensors whose shape (or type) differs from the parameter's, with details.
+        misshapen: Vec<String>,
+    },
+    /// The model could not be written.
+    #[error("cannot save weights to {path}: {reason}")]
+    Save {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file's metadata does not describe a model.
+    #[error("{path}: {reason}")]
+    Metadata {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl WeightsError {
+    /// Turns the result of applying a file's tensors to a model into an error naming every
+    /// parameter left unloaded and every tensor left over (PyTorch's `num_batches_tracked`
+    /// counters aside).
+    pub(crate) fn check_applied(
+        path: &std::path::Path,
+        result: burn::store::ApplyResult,
+    ) -> Result<(), WeightsError> {
+        let missing: Vec<String> = result.missing.into_iter().map(|(p, _)| p).collect();
+        let unused: Vec<String> = result
+            .unused
+            .into_iter()
+            .filter(|name| !name.ends_with("num_batches_tracked"))
+            .collect();
+        let misshapen: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+        if missing.is_empty() && unused.is_empty() && misshapen.is_empty() {
+            return Ok(());
+        }
+        Err(WeightsError::Mismatch {
+            path: path.to_path_buf(),
+            missing,
+            unused,
+            misshapen,
+        })
+    }
+}
+
+fn describe_mismatch(missing: &[String], unused: &[String], misshapen: &[String]) -> String {
+    let mut out = String::new();
+    for (what, names) in [
+        ("missing from the file", missing),
+        ("in the file but not in the model", unused),
+        ("with the wrong shape", misshapen),
+    ] {
+        if !names.is_empty() {
+            out.push_str(&format!(
+                "\n  {} tensor(s) {what}: {}",
+                names.len(),
+                list(names)
+            ));
+        }
+    }
+    out
+}
+
+fn list(names: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(", ... ({} more)", names.len() - SHOWN));
+    }
+    s
+}

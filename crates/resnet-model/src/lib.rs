@@ -1,0 +1,41 @@
+//! Every network of *Deep Residual Learning for Image Recognition* (He, Zhang, Ren, Sun, 2015),
+//! written once against burn's tensor API and so running on every burn backend.
+//!
+//! - [`ResNetConfig`] describes any of them: ImageNet (Table 1: plain-18/34, ResNet-18 to 152)
+//!   and CIFAR (section 4.2: 6n+2 layers), shortcut options A/B/C or plain, bottleneck stride on
+//!   the 1x1 (paper) or the 3x3 (torchvision "v1.5").
+//! - [`zoo`] names them (`resnet50`, `resnet110`, `plain34`, ...); [`NetworkPlan::cost`] counts
+//!   their parameters and multiply-adds without building them.
+//! - [`ResNet`] is the network: logits, stage outputs (as a backbone), per-layer responses.
+//! - Weights: PyTorch checkpoints ([`ResNet::load_pytorch`]) and burn records ([`record`]).
+//!
+//! ```no_run
+//! use burn::tensor::{Device, Tensor};
+//! use resnet_model::zoo;
+//!
+//! let device = Device::default();
+//! let model = zoo::config_for("resnet20")?.init(&device)?;
+//! let logits = model.forward(Tensor::zeros([1, 3, 32, 32], &device));
+//! assert_eq!(logits.dims(), [1, 10]);
+//! # Ok::<(), resnet_model::ConfigError>(())
+//! ```
+
+pub mod accounting;
+pub mod block;
+pub mod config;
+pub mod conv_bn;
+pub mod error;
+pub mod load;
+pub mod plan;
+pub mod pytorch;
+pub mod record;
+pub mod resnet;
+pub mod shortcut;
+pub mod zoo;
+
+pub use accounting::Cost;
+pub use config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
+pub use error::{ConfigError, WeightsError};
+pub use load::{LoadError, load_model, resolve_arch};
+pub use plan::NetworkPlan;
+pub use resnet::{ResNet, Stage};

@@ -1,0 +1,66 @@
+//! Building a network from a name (or config file) and a weights file in one step.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+
+use crate::config::ResNetConfig;
+use crate::error::{ConfigError, WeightsError};
+use crate::record::{WeightsFormat, record_config};
+use crate::resnet::ResNet;
+use crate::zoo;
+
+/// Why a network could not be built and loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The architecture is invalid or unknown.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The weights cannot be read or do not fit.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// Neither an architecture nor a record that names one.
+    #[error("{0} does not say which network it holds; name one with --arch")]
+    NoArchitecture(std::path::PathBuf),
+}
+
+/// The config named by `arch`: a model name (see [`zoo::config_for`]) or a path to a JSON
+/// config file.
+pub fn resolve_arch(arch: &str) -> Result<ResNetConfig, ConfigError> {
+    if arch.ends_with(".json") {
+        ResNetConfig::from_json_file(arch)
+    } else {
+        zoo::config_for(arch)
+    }
+}
+
+/// Builds the network for `weights` and loads them.
+///
+/// The architecture is `arch` when given, else the one a burn record stores. The number of
+/// classes is `classes` when given, else the checkpoint's classifier size, else the config's.
+pub fn load_model(
+    arch: Option<&str>,
+    weights: &Path,
+    classes: Option<usize>,
+    device: &Device,
+) -> Result<ResNet, LoadError> {
+    let format = WeightsFormat::detect(weights)?;
+    let stored = match format {
+        WeightsFormat::Burnpack => record_config(weights)?,
+        WeightsFormat::PyTorch => None,
+    };
+    let mut config = match (arch, stored) {
+        (Some(arch), _) => resolve_arch(arch)?,
+        (None, Some(config)) => config,
+        (None, None) => return Err(LoadError::NoArchitecture(weights.to_path_buf())),
+    };
+    let file_classes = match format {
+        WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
+        WeightsFormat::Burnpack => None,
+    };
+    if let Some(n) = classes.or(file_classes) {
+        config.num_classes = n;
+    }
+    let model = config.init(device)?;
+    Ok(model.load_weights(weights)?)
+}

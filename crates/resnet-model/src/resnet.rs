@@ -1,0 +1,155 @@
+//! [`ResNet`]: stem, stages of blocks, global average pooling and a fully-connected classifier.
+
+use burn::module::Module;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+use crate::block::Block;
+use crate::config::ResNetConfig;
+use crate::conv_bn::ConvBn;
+use crate::error::ConfigError;
+
+/// One stage: blocks on the same feature-map size (the paper's `conv2_x` ... `conv5_x`, or the
+/// 32/16/8 stages of the CIFAR nets). Its first block may halve the resolution.
+#[derive(Module, Debug)]
+pub struct Stage {
+    /// The stage's blocks, in order.
+    pub blocks: Vec<Block>,
+}
+
+impl Stage {
+    fn forward_recording(
+        &self,
+        x: Tensor<4>,
+        responses: &mut Option<&mut Vec<Tensor<4>>>,
+    ) -> Tensor<4> {
+        self.blocks
+            .iter()
+            .fold(x, |x, block| block.forward_recording(x, responses))
+    }
+}
+
+/// A ResNet or plain network of the paper, for any [`ResNetConfig`].
+///
+/// The input is an `[N, C, H, W]` batch, already normalised. The head is global average
+/// pooling and a linear classifier, so any input size works (the fully-convolutional form the
+/// paper uses for multi-scale testing averages the same scores).
+#[derive(Module, Debug)]
+pub struct ResNet {
+    /// First convolution + BN (followed by ReLU).
+    pub stem: ConvBn,
+    /// 3x3/2 max pool after the stem (ImageNet networks only).
+    pub stem_pool: Option<MaxPool2d>,
+    /// The stages.
+    pub stages: Vec<Stage>,
+    /// The classifier.
+    pub fc: Linear,
+    /// The description this network was built from.
+    #[module(skip)]
+    pub config: ResNetConfig,
+}
+
+impl ResNetConfig {
+    /// Builds the network with freshly initialised weights on `device`.
+    pub fn init(&self, device: &Device) -> Result<ResNet, ConfigError> {
+        let plan = self.plan()?;
+        let stem = ConvBn::new(&plan.stem, device);
+        let stem_pool = plan.stem_pool.then(|| {
+            MaxPool2dConfig::new([3, 3])
+                .with_strides([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init()
+        });
+        let stages = plan
+            .stages
+            .iter()
+            .map(|blocks| Stage {
+                blocks: blocks
+                    .iter()
+                    .map(|b| Block::new(b, self.zero_init_residual, device))
+                    .collect(),
+            })
+            .collect();
+        let fc = LinearConfig::new(plan.features, plan.classes).init(device);
+        Ok(ResNet {
+            stem,
+            stem_pool,
+            stages,
+            fc,
+            config: self.clone(),
+        })
+    }
+}
+
+impl ResNet {
+    /// Class scores (logits), `[N, classes]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let features = self.forward_stages_recording(x, &mut None);
+        self.head(features.into_iter().last().expect("a network has stages"))
+    }
+
+    /// The output of every stage (for a backbone: C2–C5 of the ImageNet nets, the 32x32,
+    /// 16x16 and 8x8 maps of the CIFAR nets).
+    pub fn forward_stages(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        self.forward_stages_recording(x, &mut None)
+    }
+
+    /// Logits, and the response of every 3x3 layer in network order: its output after BN,
+    /// before ReLU and before any addition (what the paper's Fig. 7 measures).
+    pub fn forward_responses(&self, x: Tensor<4>) -> (Tensor<2>, Vec<Tensor<4>>) {
+        let mut responses = Vec::new();
+        let features = self.forward_stages_recording(x, &mut Some(&mut responses));
+        let logits = self.head(features.into_iter().last().expect("a network has stages"));
+        (logits, responses)
+    }
+
+    /// Global average pooling and the classifier, on the last stage's output.
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        let [n, c, _, _] = features.dims();
+        let pooled = features.mean_dim(3).mean_dim(2).reshape([n, c]);
+        self.fc.forward(pooled)
+    }
+
+    /// Replaces the classifier with a freshly initialised one for `classes` classes
+    /// (fine-tuning on a new dataset); the rest of the network keeps its weights.
+    pub fn with_num_classes(mut self, classes: usize) -> Result<Self, ConfigError> {
+        if classes == 0 {
+            return Err(ConfigError::NoClasses);
+        }
+        let [features, _] = self.fc.weight.dims();
+        let device = self.fc.weight.device();
+        self.fc = LinearConfig::new(features, classes).init(&device);
+        self.config.num_classes = classes;
+        Ok(self)
+    }
+
+    /// The description this network was built from.
+    pub fn config(&self) -> &ResNetConfig {
+        &self.config
+    }
+
+    fn forward_stages_recording(
+        &self,
+        x: Tensor<4>,
+        responses: &mut Option<&mut Vec<Tensor<4>>>,
+    ) -> Vec<Tensor<4>> {
+        let mut x = self.stem.forward(x);
+        if let Some(responses) = responses
+            && self.stem.kernel_size() == 3
+        {
+            responses.push(x.clone());
+        }
+        x = relu(x);
+        if let Some(pool) = &self.stem_pool {
+            x = pool.forward(x);
+        }
+        let mut outputs = Vec::with_capacity(self.stages.len());
+        for stage in &self.stages {
+            x = stage.forward_recording(x, responses);
+            outputs.push(x.clone());
+        }
+        outputs
+    }
+}

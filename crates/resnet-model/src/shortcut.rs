@@ -1,0 +1,58 @@
+//! [`Shortcut`]: the connection that skips a block (paper section 3.3, options A, B and C).
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, s};
+
+use crate::conv_bn::ConvBn;
+use crate::plan::ShortcutPlan;
+
+/// The shortcut of one residual block: `x` itself, or `W_s x` where dimensions change.
+#[derive(Module, Debug)]
+pub struct Shortcut {
+    /// Projection `W_s` (1x1 convolution + BN): option C everywhere, option B where the block
+    /// changes dimensions. `None` for a parameter-free shortcut.
+    pub projection: Option<ConvBn>,
+    /// Subsampling stride of a parameter-free shortcut (`x[:, :, ::stride, ::stride]`).
+    pub stride: usize,
+    /// Zero channels that a parameter-free shortcut adds before and after the input's channels.
+    pub pad: [usize; 2],
+}
+
+impl Shortcut {
+    /// Builds the shortcut a plan describes, or `None` for a plain network.
+    pub fn new(plan: &ShortcutPlan, device: &Device) -> Option<Self> {
+        match *plan {
+            ShortcutPlan::None => None,
+            ShortcutPlan::Identity { stride, pad } => Some(Self {
+                projection: None,
+                stride,
+                pad,
+            }),
+            ShortcutPlan::Projection(spec) => Some(Self {
+                projection: Some(ConvBn::new(&spec, device)),
+                stride: spec.stride,
+                pad: [0, 0],
+            }),
+        }
+    }
+
+    /// The shortcut's output for the block input `x`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        if let Some(projection) = &self.projection {
+            return projection.forward(x);
+        }
+        let x = match self.stride {
+            1 => x,
+            s => x.slice(s![.., .., ..;s, ..;s]),
+        };
+        match self.pad {
+            [0, 0] => x,
+            [before, after] => {
+                let [n, _, h, w] = x.dims();
+                let device = x.device();
+                let zeros = |c| Tensor::<4>::zeros([n, c, h, w], &device);
+                Tensor::cat(vec![zeros(before), x, zeros(after)], 1)
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The paper's parameter and FLOP figures, computed from the configs (no model is built).
+
+use resnet_model::zoo::{self, ModelSummary};
+
+fn summary(name: &str) -> ModelSummary {
+    zoo::named_models()
+        .into_iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("{name} is a named model"))
+        .summary()
+}
+
+fn assert_within(what: &str, value: f64, paper: f64, tolerance: f64) {
+    let rel = (value - paper).abs() / paper;
+    assert!(
+        rel <= tolerance,
+        "{what}: {value} vs the paper's {paper} ({:.2}% off, allowed {:.0}%)",
+        rel * 100.0,
+        tolerance * 100.0
+    );
+}
+
+/// Table 1, last row: FLOPs (multiply-adds) at 224x224, stride on the bottleneck's 1x1.
+#[test]
+fn imagenet_macs_match_table_1() {
+    for (name, gmacs) in [
+        ("resnet18", 1.8),
+        ("resnet34", 3.6),
+        ("plain34", 3.6),
+        ("resnet50", 3.8),
+        ("resnet101", 7.6),
+        ("resnet152", 11.3),
+    ] {
+        let s = summary(name);
+        assert_within(name, s.macs as f64 / 1e9, gmacs, 0.03);
+    }
+}
+
+/// Table 6: parameters of the CIFAR-10 networks.
+#[test]
+fn cifar_params_match_table_6() {
+    for (name, mparams) in [
+        ("resnet20", 0.27),
+        ("resnet32", 0.46),
+        ("resnet44", 0.66),
+        ("resnet56", 0.85),
+        ("resnet110", 1.7),
+        ("resnet1202", 19.4),
+    ] {
+        let s = summary(name);
+        assert_within(name, s.params as f64 / 1e6, mparams, 0.02);
+    }
+}
+
+/// Exact counts, as torchvision reports them (`sum(p.numel() for p in m.parameters())`).
+#[test]
+fn imagenet_params_match_torchvision() {
+    for (name, params) in [
+        ("resnet18", 11_689_512),
+        ("resnet34", 21_797_672),
+        ("resnet50", 25_557_032),
+        ("resnet101", 44_549_160),
+        ("resnet152", 60_192_808),
+        ("resnet50-v1.5", 25_557_032),
+    ] {
+        assert_eq!(summary(name).params, params, "{name}");
+    }
+}
+
+/// The paper: plain nets and option-A ResNets have the same number of parameters; the
+/// bottleneck stride placement changes FLOPs, not parameters.
+#[test]
+fn plain_and_option_a_have_equal_params() {
+    for depth in [20, 32, 44, 56, 110] {
+        assert_eq!(
+            summary(&format!("plain{depth}")).params,
+            summary(&format!("resnet{depth}")).params
+        );
+    }
+    let v1 = summary("resnet50");
+    let v15 = summary("resnet50-v1.5");
+    assert_eq!(v1.params, v15.params);
+    assert!(v15.macs > v1.macs, "stride on the 3x3 costs more FLOPs");
+}
+
+/// Depth as the paper counts it matches the name.
+#[test]
+fn depths_match_names() {
+    for model in zoo::named_models() {
+        let digits: String = model
+            .name
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        assert_eq!(model.config.depth().to_string(), digits, "{}", model.name);
+    }
+}

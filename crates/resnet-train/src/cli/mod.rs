@@ -1,0 +1,70 @@
+//! The `resnet` command-line program.
+
+mod infer;
+mod models;
+
+use clap::{Parser, Subcommand};
+
+use crate::device::DeviceSpec;
+
+/// Deep residual networks (He et al., 2015) on burn.
+#[derive(Debug, Parser)]
+#[command(name = "resnet", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every named network with its depth, parameters and multiply-adds.
+    Models(models::ModelsArgs),
+    /// Run a network (eval mode) on a batch of images stored as a safetensors tensor.
+    Infer(infer::InferArgs),
+}
+
+/// `--device`, shared by the subcommands that compute.
+#[derive(Debug, clap::Args)]
+pub struct DeviceArgs {
+    /// Compute device: flex, ndarray, wgpu, vulkan, cuda or cuda:N (backends compiled in
+    /// through cargo features). Default: $BURN_DEVICE, else flex.
+    #[arg(long, value_parser = clap::value_parser!(DeviceSpecArg))]
+    pub device: Option<DeviceSpecArg>,
+}
+
+/// A parsed `--device` value.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceSpecArg(pub DeviceSpec);
+
+impl std::str::FromStr for DeviceSpecArg {
+    type Err = crate::device::DeviceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(DeviceSpecArg)
+    }
+}
+
+impl DeviceArgs {
+    /// The chosen device.
+    pub fn device(&self) -> anyhow::Result<(DeviceSpec, burn::tensor::Device)> {
+        let spec = match self.device {
+            Some(DeviceSpecArg(spec)) => spec,
+            None => DeviceSpec::from_env_or_default()?,
+        };
+        Ok((spec, spec.device()?))
+    }
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> anyhow::Result<()> {
+    run(Cli::parse())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Models(args) => models::run(args),
+        Command::Infer(args) => infer::run(args),
+    }
+}

@@ -1,0 +1,38 @@
+//! `resnet models`: the model zoo as a table or JSON.
+
+use resnet_model::zoo;
+
+/// Arguments of `resnet models`.
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
+    let rows: Vec<zoo::ModelSummary> = zoo::named_models().iter().map(|m| m.summary()).collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>10} {:>9}",
+        "name", "family", "depth", "block", "shortcut", "stride", "input", "params", "MACs"
+    );
+    for r in rows {
+        println!(
+            "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>9.2}M {:>8.3}G",
+            r.name,
+            r.family,
+            r.depth,
+            r.block,
+            r.shortcut,
+            r.bottleneck_stride.unwrap_or("-"),
+            format!("{0}x{0}", r.input_size),
+            r.params as f64 / 1e6,
+            r.macs as f64 / 1e9,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Training, evaluation and the `resnet` command-line program for the networks of
+//! *Deep Residual Learning for Image Recognition* (He et al., 2015).
+//!
+//! - [`device`]: run-time choice of backend and device (`--device`).
+//! - [`cli`]: the `resnet` program (`models`, `infer`).
+//! - [`tensor_file`]: safetensors tensor I/O.
+
+pub mod cli;
+pub mod device;
+pub mod memory;
+pub mod tensor_file;
+
+pub use device::{DeviceError, DeviceSpec};
