@@ -44,16 +44,15 @@ pub fn load_model(
     classes: Option<usize>,
     device: &Device,
 ) -> Result<ResNet, LoadError> {
+    let named = arch.map(resolve_arch).transpose()?;
     let format = WeightsFormat::detect(weights)?;
-    let stored = match format {
-        WeightsFormat::Burnpack => record_config(weights)?,
-        WeightsFormat::PyTorch => None,
+    let stored = match (&named, format) {
+        (None, WeightsFormat::Burnpack) => record_config(weights)?,
+        _ => None,
     };
-    let mut config = match (arch, stored) {
-        (Some(arch), _) => resolve_arch(arch)?,
-        (None, Some(config)) => config,
-        (None, None) => return Err(LoadError::NoArchitecture(weights.to_path_buf())),
-    };
+    let mut config = named
+        .or(stored)
+        .ok_or_else(|| LoadError::NoArchitecture(weights.to_path_buf()))?;
     let file_classes = match format {
         WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
         WeightsFormat::Burnpack => None,
