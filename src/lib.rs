@@ -1,9 +1,9 @@
-//! Deep Residual Learning for Image Recognition (He, Zhang, Ren, Sun, 2015) on burn.
+#![doc = include_str!("../README.md")]
 //!
-//! This facade re-exports the workspace's crates:
-//! - [`model`] (`resnet-model`): every network of the paper, PyTorch import, burn records;
-//! - [`data`] (`resnet-data`): CIFAR and ImageNet pipelines;
-//! - [`train`] (`resnet-train`): device selection, training, the `resnet` program.
+//! ## This crate
+//!
+//! The facade re-exports the workspace's crates: [`model`] (`resnet-model`), [`data`]
+//! (`resnet-data`) and [`train`] (`resnet-train`).
 
 pub use resnet_data as data;
 pub use resnet_model as model;

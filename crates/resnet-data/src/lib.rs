@@ -1,5 +1,30 @@
 //! CIFAR and ImageNet data pipelines with the augmentation and test protocols of
-//! He et al. (2015), sections 3.4 and 4.2.
+//! *Deep Residual Learning for Image Recognition* (He et al., 2015), sections 3.4 and 4.2.
 //!
-//! Not yet implemented: this crate is the place for the loaders; see the project's issue
-//! "resnet-data: CIFAR and ImageNet pipelines".
+//! - [`cifar`]: CIFAR-10/100 binary batches, from a directory or the `.tar.gz` archive;
+//!   [`download`] fetches and verifies the official archives.
+//! - [`images::ImageSet`]: labelled `u8` images; train/val split, the per-pixel mean image.
+//! - [`augment`]: CIFAR's pad-4 random crop and flip, on `u8` batches.
+//! - [`folder`]: ImageNet-style class-folder trees; [`transforms`]: scale augmentation, PCA
+//!   lighting, centre/10-crop; [`protocol`]: test-time views.
+//! - [`normalize`], [`batch`]: from pixels to tensors.
+
+#![warn(missing_docs)]
+
+pub mod augment;
+pub mod batch;
+pub mod cifar;
+pub mod download;
+pub mod error;
+pub mod folder;
+pub mod images;
+pub mod normalize;
+pub mod protocol;
+pub mod transforms;
+
+pub use cifar::{Cifar, CifarVariant};
+pub use error::DataError;
+pub use folder::ImageFolder;
+pub use images::ImageSet;
+pub use normalize::Normalization;
+pub use protocol::TestProtocol;

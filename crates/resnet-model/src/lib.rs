@@ -20,6 +20,8 @@
 //! # Ok::<(), resnet_model::ConfigError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod accounting;
 pub mod block;
 pub mod config;

@@ -2,11 +2,15 @@
 //! *Deep Residual Learning for Image Recognition* (He et al., 2015).
 //!
 //! - [`device`]: run-time choice of backend and device (`--device`).
-//! - [`cli`]: the `resnet` program (`models`, `infer`).
+//! - [`cli`]: the `resnet` program (`models`, `infer`, `eval`).
+//! - [`eval`]: top-1/top-5 error under the paper's test protocols, ensembles.
 //! - [`tensor_file`]: safetensors tensor I/O.
+
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod device;
+pub mod eval;
 pub mod memory;
 pub mod tensor_file;
 

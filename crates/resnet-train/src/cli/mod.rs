@@ -1,5 +1,6 @@
 //! The `resnet` command-line program.
 
+mod eval;
 mod infer;
 mod models;
 
@@ -23,6 +24,8 @@ pub enum Command {
     Models(models::ModelsArgs),
     /// Run a network (eval mode) on a batch of images stored as a safetensors tensor.
     Infer(infer::InferArgs),
+    /// Top-1 and top-5 error on CIFAR or an ImageNet-style folder (one network or an ensemble).
+    Eval(eval::EvalArgs),
 }
 
 /// `--device`, shared by the subcommands that compute.
@@ -30,26 +33,15 @@ pub enum Command {
 pub struct DeviceArgs {
     /// Compute device: flex, ndarray, wgpu, vulkan, cuda or cuda:N (backends compiled in
     /// through cargo features). Default: $BURN_DEVICE, else flex.
-    #[arg(long, value_parser = clap::value_parser!(DeviceSpecArg))]
-    pub device: Option<DeviceSpecArg>,
-}
-
-/// A parsed `--device` value.
-#[derive(Debug, Clone, Copy)]
-pub struct DeviceSpecArg(pub DeviceSpec);
-
-impl std::str::FromStr for DeviceSpecArg {
-    type Err = crate::device::DeviceError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.parse().map(DeviceSpecArg)
-    }
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
 }
 
 impl DeviceArgs {
     /// The chosen device.
     pub fn device(&self) -> anyhow::Result<(DeviceSpec, burn::tensor::Device)> {
         let spec = match self.device {
-            Some(DeviceSpecArg(spec)) => spec,
+            Some(spec) => spec,
             None => DeviceSpec::from_env_or_default()?,
         };
         Ok((spec, spec.device()?))
@@ -66,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Models(args) => models::run(args),
         Command::Infer(args) => infer::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

@@ -1,0 +1,130 @@
+//! Fetching the official CIFAR archives into a cache directory, verified by their md5.
+//!
+//! A download goes to a temporary file beside its destination and is renamed into place only
+//! once complete and verified, so an interrupted or failed download never leaves a file that
+//! looks finished. The archives are read directly (no extraction), so there is nothing
+//! half-extracted either.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::cifar::CifarVariant;
+use crate::error::DataError;
+
+/// Environment variable naming the cache directory (default: `~/.cache/resnet`).
+pub const CACHE_ENV: &str = "RESNET_DATA_DIR";
+
+/// A file to download and its expected checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Where it is published.
+    pub url: String,
+    /// Its name in the cache.
+    pub file_name: String,
+    /// The official md5, lowercase hex.
+    pub md5: String,
+}
+
+impl Remote {
+    /// The official binary-version archive of a CIFAR dataset.
+    pub fn cifar(variant: CifarVariant) -> Self {
+        let (name, md5) = match variant {
+            CifarVariant::Cifar10 => ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530"),
+            CifarVariant::Cifar100 => (
+                "cifar-100-binary.tar.gz",
+                "03b5dce01913d631647c71ecec9e9cb8",
+            ),
+        };
+        Self {
+            url: format!("https://www.cs.toronto.edu/~kriz/{name}"),
+            file_name: name.into(),
+            md5: md5.into(),
+        }
+    }
+}
+
+/// The cache directory: `$RESNET_DATA_DIR`, else `$HOME/.cache/resnet`.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os(CACHE_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(".cache/resnet"),
+    }
+}
+
+/// The md5 of a file, lowercase hex.
+pub fn md5_file(path: &Path) -> Result<String, DataError> {
+    let mut file = std::fs::File::open(path).map_err(DataError::io(path))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(DataError::io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// The path of `remote` in `dir`, downloading it first if it is not there (or does not
+/// verify). `progress` is called with (bytes so far, total bytes if known).
+pub fn fetch(
+    remote: &Remote,
+    dir: &Path,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<PathBuf, DataError> {
+    let dest = dir.join(&remote.file_name);
+    if dest.is_file() && md5_file(&dest)? == remote.md5 {
+        return Ok(dest);
+    }
+    std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+    let failed = |reason: String| DataError::Download {
+        url: remote.url.clone(),
+        reason,
+    };
+    let response = ureq::get(&remote.url).call().map_err(|e| {
+        failed(format!(
+            "{e} (offline? give the archive or directory with --data)"
+        ))
+    })?;
+    let total = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut body = response.into_body().into_reader();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", remote.file_name))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(DataError::io(dir))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut done = 0u64;
+    loop {
+        let n = body.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        tmp.write_all(&buf[..n])
+            .map_err(DataError::io(tmp.path()))?;
+        done += n as u64;
+        progress(done, total);
+    }
+    let md5 = format!("{:x}", hasher.finalize());
+    if md5 != remote.md5 {
+        return Err(failed(format!(
+            "checksum mismatch: md5 {md5}, expected {} (the partial file was removed)",
+            remote.md5
+        )));
+    }
+    tmp.persist(&dest)
+        .map_err(|e| DataError::io(&dest)(e.error))?;
+    Ok(dest)
+}

@@ -1,0 +1,173 @@
+//! ImageNet-style class-folder trees (`<root>/<class>/<image>`), and the flat `val/` layout
+//! with a ground-truth file.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use crate::error::DataError;
+
+/// File extensions read as images (case-insensitive).
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "bmp", "webp", "ppm"];
+
+/// One image file and its class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    /// The file.
+    pub path: PathBuf,
+    /// Index into the folder's classes.
+    pub label: usize,
+}
+
+/// A labelled image collection on disk.
+#[derive(Debug, Clone)]
+pub struct ImageFolder {
+    /// Class names, sorted; a label is an index into this list.
+    pub classes: Vec<String>,
+    /// Every image file, by class, then by file name.
+    pub samples: Vec<Sample>,
+    /// Files that are not images by their extension (reported, not read).
+    pub ignored: Vec<PathBuf>,
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(DataError::io(dir))?
+        .map(|e| e.map(|e| e.path()).map_err(DataError::io(dir)))
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort();
+    Ok(entries)
+}
+
+impl ImageFolder {
+    /// Reads a class-folder tree: one sub-directory per class (sorted by name), images inside.
+    /// Non-image files are listed in [`ignored`](Self::ignored); a class folder without images
+    /// is an error.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self, DataError> {
+        let root = root.as_ref();
+        if !root.is_dir() {
+            return Err(DataError::NotFound(format!(
+                "{} is not a directory of class folders",
+                root.display()
+            )));
+        }
+        let mut folder = Self {
+            classes: Vec::new(),
+            samples: Vec::new(),
+            ignored: Vec::new(),
+        };
+        for dir in sorted_entries(root)? {
+            if !dir.is_dir() {
+                folder.ignored.push(dir);
+                continue;
+            }
+            let label = folder.classes.len();
+            let before = folder.samples.len();
+            for path in sorted_entries(&dir)? {
+                if path.is_file() && is_image(&path) {
+                    folder.samples.push(Sample { path, label });
+                } else {
+                    folder.ignored.push(path);
+                }
+            }
+            if folder.samples.len() == before {
+                return Err(DataError::EmptyClass(dir));
+            }
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            folder.classes.push(name.into_owned());
+        }
+        if folder.classes.is_empty() {
+            return Err(DataError::NoClasses(root.to_path_buf()));
+        }
+        Ok(folder)
+    }
+
+    /// Reads a flat directory of images labelled by a ground-truth file: either one
+    /// `<file name> <class>` pair per line (class as a name from `classes` or an index), or,
+    /// as in ILSVRC's devkit, one 1-based class index per line for the images in sorted order.
+    pub fn open_flat(
+        dir: impl AsRef<Path>,
+        ground_truth: impl AsRef<Path>,
+        classes: Vec<String>,
+    ) -> Result<Self, DataError> {
+        let (dir, gt) = (dir.as_ref(), ground_truth.as_ref());
+        let text = std::fs::read_to_string(gt).map_err(DataError::io(gt))?;
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut ignored = Vec::new();
+        let mut images = Vec::new();
+        for path in sorted_entries(dir)? {
+            if path.is_file() && is_image(&path) {
+                images.push(path);
+            } else {
+                ignored.push(path);
+            }
+        }
+        let bad = |line: &str| DataError::Invalid(format!("{}: bad line `{line}`", gt.display()));
+        let class_of = |token: &str, one_based: bool| -> Option<usize> {
+            match token.parse::<usize>() {
+                Ok(i) if one_based => i.checked_sub(1),
+                Ok(i) => Some(i),
+                Err(_) => classes.iter().position(|c| c == token),
+            }
+            .filter(|&i| i < classes.len())
+        };
+        let samples = if lines.iter().all(|l| !l.contains(char::is_whitespace)) {
+            if lines.len() != images.len() {
+                return Err(DataError::Invalid(format!(
+                    "{} has {} labels for {} images",
+                    gt.display(),
+                    lines.len(),
+                    images.len()
+                )));
+            }
+            images
+                .into_iter()
+                .zip(&lines)
+                .map(|(path, line)| {
+                    let label = class_of(line, true).ok_or_else(|| bad(line))?;
+                    Ok(Sample { path, label })
+                })
+                .collect::<Result<Vec<_>, DataError>>()?
+        } else {
+            lines
+                .iter()
+                .map(|line| {
+                    let (name, class) = line
+                        .split_once(char::is_whitespace)
+                        .ok_or_else(|| bad(line))?;
+                    let label = class_of(class.trim(), false).ok_or_else(|| bad(line))?;
+                    Ok(Sample {
+                        path: dir.join(name),
+                        label,
+                    })
+                })
+                .collect::<Result<Vec<_>, DataError>>()?
+        };
+        Ok(Self {
+            classes,
+            samples,
+            ignored,
+        })
+    }
+}
+
+/// Decodes an image file to RGB; a file that is not a decodable image is an error naming it.
+pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
+    let bytes = std::fs::read(path).map_err(DataError::io(path))?;
+    image::load_from_memory(&bytes)
+        .map(|image| image.into_rgb8())
+        .map_err(|e| DataError::CorruptImage {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}

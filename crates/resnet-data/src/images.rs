@@ -1,0 +1,105 @@
+//! [`ImageSet`]: labelled images of one size, as contiguous `u8` CHW planes.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::DataError;
+
+/// Labelled images of one shape `[channels, height, width]`, stored as `u8` planes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    /// All images, one after the other, each `channels * height * width` bytes (CHW).
+    pub pixels: Vec<u8>,
+    /// The label of each image.
+    pub labels: Vec<usize>,
+    /// `[channels, height, width]` of every image.
+    pub shape: [usize; 3],
+    /// Number of classes labels are drawn from.
+    pub classes: usize,
+}
+
+impl ImageSet {
+    /// An empty set with room for `n` images.
+    pub fn with_capacity(n: usize, shape: [usize; 3], classes: usize) -> Self {
+        Self {
+            pixels: Vec::with_capacity(n * shape.iter().product::<usize>()),
+            labels: Vec::with_capacity(n),
+            shape,
+            classes,
+        }
+    }
+
+    /// Bytes of one image.
+    pub fn image_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+
+    /// Appends one image (`image_len()` bytes, CHW).
+    pub fn push(&mut self, image: &[u8], label: usize) {
+        debug_assert_eq!(image.len(), self.image_len());
+        self.pixels.extend_from_slice(image);
+        self.labels.push(label);
+    }
+
+    /// Appends all images of `other` (same shape).
+    pub fn extend(&mut self, other: ImageSet) {
+        debug_assert_eq!(self.shape, other.shape);
+        self.pixels.extend(other.pixels);
+        self.labels.extend(other.labels);
+    }
+
+    /// The images at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> ImageSet {
+        let mut set = ImageSet::with_capacity(indices.len(), self.shape, self.classes);
+        for &i in indices {
+            set.push(self.image(i), self.labels[i]);
+        }
+        set
+    }
+
+    /// Splits off `held_out` images for validation: a seeded random permutation, whose last
+    /// `held_out` images are the validation set and the rest the training set (not
+    /// stratified: with CIFAR's balanced classes each class gets ~10% of the held-out images).
+    pub fn split(&self, held_out: usize, seed: u64) -> Result<(ImageSet, ImageSet), DataError> {
+        if held_out >= self.len() {
+            return Err(DataError::Invalid(format!(
+                "cannot hold out {held_out} of {} images",
+                self.len()
+            )));
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let (train, val) = order.split_at(self.len() - held_out);
+        Ok((self.subset(train), self.subset(val)))
+    }
+
+    /// The per-pixel mean image (`[C, H, W]`, in [0, 1] units): what the paper subtracts.
+    pub fn mean_image(&self) -> Vec<f32> {
+        let n = self.image_len();
+        let mut sum = vec![0u64; n];
+        for image in self.pixels.chunks_exact(n) {
+            for (s, &p) in sum.iter_mut().zip(image) {
+                *s += p as u64;
+            }
+        }
+        let count = self.len().max(1) as f64 * 255.0;
+        sum.into_iter().map(|s| (s as f64 / count) as f32).collect()
+    }
+}

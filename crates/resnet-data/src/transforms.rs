@@ -1,0 +1,174 @@
+//! The paper's ImageNet protocols (section 3.4) on decoded RGB images.
+//!
+//! Training: the shorter side resized to a random size in [256, 480], a random 224x224 crop,
+//! a random horizontal flip, and AlexNet-style PCA colour augmentation. Testing: a single
+//! centre crop (shorter side 256, crop 224), the standard 10 crops, or fully-convolutional
+//! multi-scale testing (shorter side in {224, 256, 384, 480, 640}).
+
+use image::RgbImage;
+use image::imageops::{self, FilterType};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+/// The scales of the paper's multi-scale testing (section 3.4).
+pub const MULTI_SCALES: [u32; 5] = [224, 256, 384, 480, 640];
+
+/// Resizes so that the shorter side is `size` (bilinear), keeping the aspect ratio.
+pub fn resize_shorter(image: &RgbImage, size: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let (nw, nh) = if w <= h {
+        (
+            size,
+            ((h as u64 * size as u64 + w as u64 / 2) / w as u64) as u32,
+        )
+    } else {
+        (
+            ((w as u64 * size as u64 + h as u64 / 2) / h as u64) as u32,
+            size,
+        )
+    };
+    if (nw, nh) == (w, h) {
+        return image.clone();
+    }
+    imageops::resize(image, nw.max(1), nh.max(1), FilterType::Triangle)
+}
+
+/// The `size` x `size` crop with top-left corner `(x, y)`.
+pub fn crop(image: &RgbImage, x: u32, y: u32, size: u32) -> RgbImage {
+    imageops::crop_imm(image, x, y, size, size).to_image()
+}
+
+/// The central `size` x `size` crop (the image must be at least that large).
+pub fn center_crop(image: &RgbImage, size: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    crop(image, (w - size) / 2, (h - size) / 2, size)
+}
+
+/// The standard 10-crop: the four corners and the centre, then the same five mirrored.
+pub fn ten_crop(image: &RgbImage, size: u32) -> Vec<RgbImage> {
+    let (w, h) = image.dimensions();
+    let (r, b) = (w - size, h - size);
+    let five = [
+        crop(image, 0, 0, size),
+        crop(image, r, 0, size),
+        crop(image, 0, b, size),
+        crop(image, r, b, size),
+        center_crop(image, size),
+    ];
+    let flipped: Vec<RgbImage> = five.iter().map(imageops::flip_horizontal).collect();
+    five.into_iter().chain(flipped).collect()
+}
+
+/// An image as `u8` CHW planes.
+pub fn to_chw(image: &RgbImage) -> Vec<u8> {
+    let (w, h) = image.dimensions();
+    let plane = (w * h) as usize;
+    let mut out = vec![0u8; 3 * plane];
+    for (i, p) in image.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = p.0[c];
+        }
+    }
+    out
+}
+
+/// Scale augmentation: shorter side resized to a random size in `[min, max]`, a random
+/// `crop` x `crop` crop, a random horizontal flip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleAugment {
+    /// Smallest shorter side.
+    pub min: u32,
+    /// Largest shorter side.
+    pub max: u32,
+    /// Side of the crop.
+    pub crop: u32,
+}
+
+impl Default for ScaleAugment {
+    fn default() -> Self {
+        Self {
+            min: 256,
+            max: 480,
+            crop: 224,
+        }
+    }
+}
+
+impl ScaleAugment {
+    /// Applies the augmentation with randomness from `rng`.
+    pub fn apply(&self, image: &RgbImage, rng: &mut impl Rng) -> RgbImage {
+        let scale = rng.random_range(self.min..=self.max);
+        let resized = resize_shorter(image, scale.max(self.crop));
+        let (w, h) = resized.dimensions();
+        let x = rng.random_range(0..=w - self.crop);
+        let y = rng.random_range(0..=h - self.crop);
+        let out = crop(&resized, x, y, self.crop);
+        if rng.random_bool(0.5) {
+            imageops::flip_horizontal(&out)
+        } else {
+            out
+        }
+    }
+}
+
+/// AlexNet-style PCA colour augmentation: adds `eigvec · (alpha * eigval)` to every pixel,
+/// with `alpha ~ N(0, sigma)` drawn once per image (Krizhevsky et al., 2012).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PcaLighting {
+    /// Standard deviation of the coefficients (the paper: 0.1).
+    pub sigma: f32,
+    /// Eigenvalues of the RGB covariance (pixels in [0, 1]).
+    pub eigenvalues: [f32; 3],
+    /// Eigenvectors, one per column.
+    pub eigenvectors: [[f32; 3]; 3],
+}
+
+impl Default for PcaLighting {
+    /// The standard ImageNet statistics (as in fb.resnet.torch), sigma 0.1.
+    fn default() -> Self {
+        Self {
+            sigma: 0.1,
+            eigenvalues: [0.2175, 0.0188, 0.0045],
+            eigenvectors: [
+                [-0.5675, 0.7192, 0.4009],
+                [-0.5808, -0.0045, -0.8140],
+                [-0.5836, -0.6948, 0.4203],
+            ],
+        }
+    }
+}
+
+impl PcaLighting {
+    /// The RGB offset (in [0, 1] units) for coefficients `alpha`.
+    pub fn offset(&self, alpha: [f32; 3]) -> [f32; 3] {
+        let mut rgb = [0.0; 3];
+        for (c, out) in rgb.iter_mut().enumerate() {
+            *out = (0..3)
+                .map(|k| self.eigenvectors[c][k] * alpha[k] * self.eigenvalues[k])
+                .sum();
+        }
+        rgb
+    }
+
+    /// Draws coefficients and shifts every pixel's colour (clamped to the `u8` range).
+    pub fn apply(&self, image: &mut RgbImage, rng: &mut impl Rng) -> [f32; 3] {
+        let normal = Normal::new(0.0, self.sigma).expect("sigma is finite and >= 0");
+        let alpha = [(); 3].map(|_| normal.sample(rng));
+        let offset = self.offset(alpha).map(|v| v * 255.0);
+        for p in image.pixels_mut() {
+            for c in 0..3 {
+                p.0[c] = (p.0[c] as f32 + offset[c]).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        offset
+    }
+}
+
+/// A generator for image `index` of a pass seeded with `seed`: the same draws whatever the
+/// order in which (or the thread on which) images are processed.
+pub fn image_rng(seed: u64, index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    rng
+}

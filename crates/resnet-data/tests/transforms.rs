@@ -1,0 +1,260 @@
+//! Augmentation, normalisation, splits and test-time views on small generated data.
+
+use image::{Rgb, RgbImage};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use resnet_data::augment::{CropFlip, PadCropFlip};
+use resnet_data::transforms::{
+    PcaLighting, ScaleAugment, center_crop, resize_shorter, ten_crop, to_chw,
+};
+use resnet_data::{ImageSet, Normalization, TestProtocol};
+
+/// A 1-channel h x w "image" whose pixel (y, x) is 10*y + x + 1.
+fn ramp(h: usize, w: usize) -> Vec<u8> {
+    (0..h * w)
+        .map(|i| (10 * (i / w) + i % w + 1) as u8)
+        .collect()
+}
+
+#[test]
+fn pad_crop_flip_geometry() {
+    let aug = PadCropFlip { pad: 4 };
+    let image = ramp(8, 8);
+    let mut out = vec![0u8; 64];
+    // Offset (4, 4) is the original image.
+    aug.apply(
+        &image,
+        [1, 8, 8],
+        CropFlip {
+            offset: [4, 4],
+            flip: false,
+        },
+        &mut out,
+    );
+    assert_eq!(out, image);
+    // Offset (0, 0): 4 rows and 4 columns of zero padding, then the image's top-left corner.
+    aug.apply(
+        &image,
+        [1, 8, 8],
+        CropFlip {
+            offset: [0, 0],
+            flip: false,
+        },
+        &mut out,
+    );
+    assert!(out[..32].iter().all(|&v| v == 0));
+    assert_eq!(&out[32..40], &[0, 0, 0, 0, 1, 2, 3, 4]);
+    // Offset (8, 8): the bottom-right corner, then padding.
+    aug.apply(
+        &image,
+        [1, 8, 8],
+        CropFlip {
+            offset: [8, 8],
+            flip: false,
+        },
+        &mut out,
+    );
+    assert_eq!(&out[..8], &[45, 46, 47, 48, 0, 0, 0, 0]);
+    // Flip mirrors the crop.
+    aug.apply(
+        &image,
+        [1, 8, 8],
+        CropFlip {
+            offset: [4, 4],
+            flip: true,
+        },
+        &mut out,
+    );
+    assert_eq!(&out[..8], &[8, 7, 6, 5, 4, 3, 2, 1]);
+}
+
+#[test]
+fn pad_crop_flip_draws_are_seeded_and_in_bounds() {
+    let aug = PadCropFlip::default();
+    let draws = aug.draw(10_000, 7);
+    assert_eq!(draws, aug.draw(10_000, 7));
+    assert_ne!(draws, aug.draw(10_000, 8));
+    assert!(draws.iter().all(|d| d.offset[0] <= 8 && d.offset[1] <= 8));
+    for v in 0..=8 {
+        assert!(draws.iter().any(|d| d.offset[0] == v), "offset {v} occurs");
+    }
+    let flips = draws.iter().filter(|d| d.flip).count();
+    assert!((4_500..5_500).contains(&flips), "{flips} flips");
+    // Batch application equals image-by-image application.
+    let images: Vec<u8> = (0..4).flat_map(|_| ramp(8, 8)).collect();
+    let mut batch = vec![0u8; images.len()];
+    aug.apply_batch(&images, [1, 8, 8], &draws[..4], &mut batch);
+    for i in 0..4 {
+        let mut one = vec![0u8; 64];
+        aug.apply(&images[i * 64..(i + 1) * 64], [1, 8, 8], draws[i], &mut one);
+        assert_eq!(&batch[i * 64..(i + 1) * 64], &one[..]);
+    }
+}
+
+fn set_of(images: &[&[u8]], labels: &[usize]) -> ImageSet {
+    let mut set = ImageSet::with_capacity(images.len(), [1, 2, 2], 10);
+    images.iter().zip(labels).for_each(|(i, &l)| set.push(i, l));
+    set
+}
+
+#[test]
+fn mean_image_and_normalisation() {
+    let set = set_of(&[&[0, 255, 51, 102], &[255, 255, 153, 0]], &[0, 1]);
+    let mean = set.mean_image();
+    let expected = [0.5, 1.0, 0.4, 0.2];
+    mean.iter()
+        .zip(expected)
+        .for_each(|(m, e)| assert!((m - e).abs() < 1e-6));
+    let norm = Normalization::mean_image(mean);
+    let mut out = [0f32; 4];
+    norm.apply(set.image(0), 1, &mut out);
+    let expected = [-0.5, 0.0, -0.2, 0.2];
+    out.iter()
+        .zip(expected)
+        .for_each(|(o, e)| assert!((o - e).abs() < 1e-6));
+    let per_channel = Normalization::per_channel([0.5; 3], [0.25; 3]);
+    let mut rgb = [0f32; 3];
+    per_channel.apply(&[0, 255, 128], 3, &mut rgb);
+    assert!((rgb[0] + 2.0).abs() < 1e-6 && (rgb[1] - 2.0).abs() < 1e-6);
+    assert!(
+        per_channel.check([1, 2, 2]).is_err(),
+        "3 channel stats for 1 channel"
+    );
+    assert!(
+        norm.check([1, 4, 4]).is_err(),
+        "mean image of the wrong size"
+    );
+}
+
+#[test]
+fn train_val_split() {
+    let mut set = ImageSet::with_capacity(100, [1, 1, 1], 10);
+    (0..100).for_each(|i| set.push(&[i as u8], i % 10));
+    let (train, val) = set.split(10, 0).unwrap();
+    assert_eq!((train.len(), val.len()), (90, 10));
+    let mut all: Vec<u8> = train.pixels.iter().chain(&val.pixels).copied().collect();
+    all.sort();
+    assert_eq!(
+        all,
+        (0..100).map(|i| i as u8).collect::<Vec<_>>(),
+        "a partition"
+    );
+    assert_eq!(set.split(10, 0).unwrap().1, val, "seeded");
+    assert_ne!(set.split(10, 1).unwrap().1, val);
+    assert!(set.split(100, 0).is_err());
+    // Labels travel with their images.
+    assert!(
+        val.pixels
+            .iter()
+            .zip(&val.labels)
+            .all(|(&p, &l)| p as usize % 10 == l)
+    );
+}
+
+fn gradient(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| Rgb([x as u8, y as u8, 7]))
+}
+
+#[test]
+fn resize_and_crops() {
+    let image = gradient(200, 100);
+    let resized = resize_shorter(&image, 50);
+    assert_eq!(resized.dimensions(), (100, 50));
+    assert_eq!(
+        resize_shorter(&gradient(100, 300), 256).dimensions(),
+        (256, 768)
+    );
+    let center = center_crop(&image, 40);
+    assert_eq!(center.dimensions(), (40, 40));
+    assert_eq!(center.get_pixel(0, 0).0, [80, 30, 7]);
+    let crops = ten_crop(&image, 40);
+    assert_eq!(crops.len(), 10);
+    let corner = |i: usize| crops[i].get_pixel(0, 0).0;
+    assert_eq!(corner(0), [0, 0, 7]);
+    assert_eq!(corner(1), [160, 0, 7]);
+    assert_eq!(corner(2), [0, 60, 7]);
+    assert_eq!(corner(3), [160, 60, 7]);
+    assert_eq!(corner(4), [80, 30, 7]);
+    // The last five are the first five mirrored.
+    for i in 0..5 {
+        assert_eq!(crops[i + 5].get_pixel(39, 0), crops[i].get_pixel(0, 0));
+    }
+    let chw = to_chw(&center);
+    assert_eq!(chw.len(), 3 * 40 * 40);
+    assert_eq!((chw[0], chw[1600], chw[3200]), (80, 30, 7));
+}
+
+#[test]
+fn scale_augmentation_range() {
+    let aug = ScaleAugment {
+        min: 256,
+        max: 480,
+        crop: 224,
+    };
+    let image = gradient(250, 250);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // The red channel holds the source column, so a crop's span of source columns,
+    // 223 * 250 / scale, tells the scale it was taken at: 116 (scale 480) to 218 (scale 256).
+    let spans: Vec<i32> = (0..60)
+        .map(|_| {
+            let out = aug.apply(&image, &mut rng);
+            assert_eq!(out.dimensions(), (224, 224));
+            let (a, b) = (
+                out.get_pixel(0, 0).0[0] as i32,
+                out.get_pixel(223, 0).0[0] as i32,
+            );
+            (a - b).abs()
+        })
+        .collect();
+    let (lo, hi) = (*spans.iter().min().unwrap(), *spans.iter().max().unwrap());
+    assert!(
+        lo >= 114 && hi <= 220,
+        "spans {lo}..{hi} outside the scale range"
+    );
+    assert!(
+        lo < 135 && hi > 190,
+        "spans {lo}..{hi} do not cover the scale range"
+    );
+}
+
+#[test]
+fn pca_lighting_statistics() {
+    let pca = PcaLighting::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 4000;
+    let offsets: Vec<[f32; 3]> = (0..n)
+        .map(|_| {
+            let mut image = RgbImage::from_pixel(2, 2, Rgb([128, 128, 128]));
+            pca.apply(&mut image, &mut rng)
+        })
+        .collect();
+    // Offsets are zero-mean; along the first eigenvector their std is sigma * eigenvalue.
+    let v = [-0.5675f32, -0.5808, -0.5836];
+    let proj: Vec<f32> = offsets
+        .iter()
+        .map(|o| (0..3).map(|c| o[c] * v[c]).sum::<f32>() / 255.0)
+        .collect();
+    let mean = proj.iter().sum::<f32>() / n as f32;
+    let std = (proj.iter().map(|p| (p - mean).powi(2)).sum::<f32>() / n as f32).sqrt();
+    assert!(mean.abs() < 0.002, "mean {mean}");
+    let expected = 0.1 * 0.2175;
+    assert!(
+        (std / expected - 1.0).abs() < 0.08,
+        "std {std} vs {expected}"
+    );
+}
+
+#[test]
+fn test_protocol_views() {
+    let image = gradient(300, 260);
+    assert_eq!(
+        TestProtocol::center_crop().views(&image)[0].dimensions(),
+        (224, 224)
+    );
+    let ten = TestProtocol::ten_crop().views(&image);
+    assert_eq!(ten.len(), 10);
+    let scales = TestProtocol::multi_scale().views(&image);
+    let shorter: Vec<u32> = scales.iter().map(|s| s.height().min(s.width())).collect();
+    assert_eq!(shorter, vec![224, 256, 384, 480, 640]);
+    assert_eq!(TestProtocol::AsIs.views(&image)[0], image);
+}

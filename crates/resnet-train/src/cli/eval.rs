@@ -1,0 +1,218 @@
+//! `resnet eval`: top-1/top-5 error on CIFAR or an ImageNet-style folder.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use indicatif::{ProgressBar, ProgressStyle};
+use resnet_data::{Cifar, ImageFolder, Normalization, TestProtocol};
+use resnet_model::{ResNet, load_model};
+
+use super::DeviceArgs;
+use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+
+/// Arguments of `resnet eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Network name (see `resnet models`) or JSON config; optional for burn records.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Weights (PyTorch checkpoint or burn record); several average their softmax (ensemble).
+    #[arg(long, required = true, num_args = 1..)]
+    pub weights: Vec<PathBuf>,
+    /// CIFAR directory or .tar.gz archive, or an ImageNet-style class-folder tree (its `val/`
+    /// or `train/` sub-folder is taken when present).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Which images: the test set, the held-out validation split of the training set, or the
+    /// training set (CIFAR); `val`/`train` sub-folders (folders).
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    /// Images held out of CIFAR's training set for `--split val`.
+    #[arg(long, default_value_t = 5000)]
+    pub val_size: usize,
+    /// Seed of the train/val split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Per-channel mean (r,g,b in [0, 1]); default: the per-pixel mean image of the training
+    /// set (CIFAR, as the paper), or ImageNet's mean/std (folders).
+    #[arg(long, requires = "std")]
+    pub mean: Option<Rgb>,
+    /// Per-channel standard deviation (r,g,b in [0, 1]).
+    #[arg(long, requires = "mean")]
+    pub std: Option<Rgb>,
+    /// Test-time views: `single` (CIFAR: the image as is; ImageNet nets: resize 256, centre
+    /// 224), `10crop`, or `multiscale` ({224, 256, 384, 480, 640}).
+    #[arg(long, value_enum, default_value_t = Tta::Single)]
+    pub tta: Tta,
+    /// What to do with files that cannot be decoded.
+    #[arg(long, value_enum, default_value_t = OnCorrupt::Fail)]
+    pub on_corrupt: OnCorrupt,
+    /// Number of classes, where the weights do not tell.
+    #[arg(long)]
+    pub classes: Option<usize>,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// Print a JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Three per-channel values, `r,g,b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rgb(pub [f32; 3]);
+
+impl std::str::FromStr for Rgb {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let values: Vec<f32> = s
+            .split(',')
+            .map(|v| v.trim().parse::<f32>().map_err(|e| format!("`{v}`: {e}")))
+            .collect::<Result<_, _>>()?;
+        <[f32; 3]>::try_from(values)
+            .map(Rgb)
+            .map_err(|v| format!("expected 3 values r,g,b, got {}", v.len()))
+    }
+}
+
+/// Which images to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The test set.
+    Test,
+    /// The validation split.
+    Val,
+    /// The training set.
+    Train,
+}
+
+/// Test-time augmentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tta {
+    /// One view.
+    Single,
+    /// Ten crops.
+    #[value(name = "10crop")]
+    TenCrop,
+    /// Five scales, fully convolutional.
+    Multiscale,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let (spec, device) = args.device.device()?;
+    let models = args
+        .weights
+        .iter()
+        .map(|w| Ok(load_model(args.arch.as_deref(), w, args.classes, &device)?.valid()))
+        .collect::<anyhow::Result<Vec<ResNet>>>()?;
+    let per_channel = match (&args.mean, &args.std) {
+        (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
+        _ => None,
+    };
+    let mut settings = EvalSettings {
+        normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
+        protocol: TestProtocol::AsIs,
+        batch_size: args.batch_size as usize,
+        on_corrupt: args.on_corrupt,
+    };
+    let start = Instant::now();
+    let report = if !Cifar::looks_like(&args.data) {
+        let folder = ImageFolder::open(folder_root(&args))?;
+        let native = models[0].config().native_input_size() as u32;
+        settings.protocol = match (args.tta, native) {
+            // CIFAR networks take their images as they are.
+            (Tta::Single, 32) => TestProtocol::AsIs,
+            (Tta::Single, _) => TestProtocol::center_crop(),
+            (_, 32) => anyhow::bail!(
+                "CIFAR networks are tested on the single original view (--tta single)"
+            ),
+            (Tta::TenCrop, _) => TestProtocol::ten_crop(),
+            (Tta::Multiscale, _) => TestProtocol::multi_scale(),
+        };
+        if !folder.ignored.is_empty() {
+            eprintln!(
+                "ignoring {} non-image file(s), e.g. {}",
+                folder.ignored.len(),
+                folder.ignored[0].display()
+            );
+        }
+        let bar = bar(folder.samples.len(), args.json);
+        let report = evaluate_folder(&models, &folder, &settings, &device, |n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        report
+    } else {
+        anyhow::ensure!(
+            args.tta == Tta::Single,
+            "CIFAR images are evaluated as they are (--tta single)"
+        );
+        let cifar = Cifar::load(&args.data)?;
+        let (train, images) = match args.split {
+            Split::Test => (cifar.train, cifar.test),
+            Split::Train => (cifar.train.clone(), cifar.train),
+            Split::Val => cifar.train.split(args.val_size, args.seed)?,
+        };
+        settings.normalization =
+            per_channel.unwrap_or_else(|| Normalization::mean_image(train.mean_image()));
+        let bar = bar(images.len(), args.json);
+        let report = evaluate_images(&models, &images, &settings, &device, |n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        report
+    };
+    print_report(&report, &args, spec, start.elapsed().as_secs_f64())
+}
+
+fn folder_root(args: &EvalArgs) -> PathBuf {
+    let sub = match args.split {
+        Split::Test | Split::Val => "val",
+        Split::Train => "train",
+    };
+    let candidate = args.data.join(sub);
+    if candidate.is_dir() {
+        candidate
+    } else {
+        args.data.clone()
+    }
+}
+
+fn bar(len: usize, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} images, {per_sec}, eta {eta}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+fn print_report(
+    report: &EvalReport,
+    args: &EvalArgs,
+    spec: crate::DeviceSpec,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!(
+        "top-1 error {:.2}% ({} / {} correct), top-5 error {:.2}%",
+        100.0 * report.top1_error,
+        report.correct,
+        report.total,
+        100.0 * report.top5_error
+    );
+    if !report.skipped.is_empty() {
+        println!(
+            "skipped {} undecodable file(s): {}",
+            report.skipped.len(),
+            report.skipped.join(", ")
+        );
+    }
+    eprintln!("{} image(s) in {seconds:.1}s on {spec}", report.total);
+    Ok(())
+}
