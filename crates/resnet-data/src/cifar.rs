@@ -89,7 +89,7 @@ impl CifarVariant {
         if bytes.is_empty() {
             return Err(DataError::Empty { file: file.into() });
         }
-        if bytes.len() % record_len != 0 {
+        if !bytes.len().is_multiple_of(record_len) {
             return Err(DataError::Truncated {
                 file: file.into(),
                 len: bytes.len(),

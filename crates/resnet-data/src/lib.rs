@@ -7,6 +7,7 @@
 //! - [`augment`]: CIFAR's pad-4 random crop and flip, on `u8` batches.
 //! - [`folder`]: ImageNet-style class-folder trees; [`transforms`]: scale augmentation, PCA
 //!   lighting, centre/10-crop; [`protocol`]: test-time views.
+//! - [`pipeline`]: seeded, parallel training batches (CIFAR and ImageNet).
 //! - [`normalize`], [`batch`]: from pixels to tensors.
 
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod error;
 pub mod folder;
 pub mod images;
 pub mod normalize;
+pub mod pipeline;
 pub mod protocol;
 pub mod transforms;
 

@@ -157,8 +157,8 @@ impl PcaLighting {
         let alpha = [(); 3].map(|_| normal.sample(rng));
         let offset = self.offset(alpha).map(|v| v * 255.0);
         for p in image.pixels_mut() {
-            for c in 0..3 {
-                p.0[c] = (p.0[c] as f32 + offset[c]).round().clamp(0.0, 255.0) as u8;
+            for (value, shift) in p.0.iter_mut().zip(offset) {
+                *value = (*value as f32 + shift).round().clamp(0.0, 255.0) as u8;
             }
         }
         offset

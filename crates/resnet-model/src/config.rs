@@ -231,7 +231,7 @@ impl ResNetConfig {
 
 /// `n` for a CIFAR network of `depth = 6n + 2` layers.
 pub fn cifar_blocks_per_stage(depth: usize) -> Result<usize, ConfigError> {
-    if depth < 8 || (depth - 2) % 6 != 0 {
+    if depth < 8 || !(depth - 2).is_multiple_of(6) {
         return Err(ConfigError::CifarDepth(depth));
     }
     Ok((depth - 2) / 6)
