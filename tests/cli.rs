@@ -118,65 +118,35 @@ fn infer_reports_bad_input_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.pth");
     std::fs::write(&junk, "not a checkpoint").unwrap();
-    let out = resnet(&[
-        "infer",
-        "--arch",
-        "resnet20",
-        "--weights",
-        junk.to_str().unwrap(),
-        "--input",
-        "x",
-        "--output",
-        "y",
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("neither a burn record"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-
-    let out = resnet(&[
-        "infer",
-        "--arch",
-        "resnet21",
-        "--weights",
-        junk.to_str().unwrap(),
-        "--input",
-        "x",
-        "--output",
-        "y",
-    ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("6n+2"));
-
-    let out = resnet(&[
-        "infer",
-        "--arch",
-        "resnet20",
-        "--weights",
-        "w",
-        "--input",
-        "x",
-        "--output",
-        "y",
-        "--device",
-        "tpu",
-    ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown device"));
-
-    if !cfg!(feature = "cuda") {
+    let junk = junk.to_str().unwrap();
+    // `resnet infer` with the given arch, weights and device fails; its error message.
+    let failure = |arch: &str, weights: &str, device: &str| {
         let out = resnet(&[
             "infer",
             "--arch",
-            "resnet20",
+            arch,
             "--weights",
-            "w",
+            weights,
             "--input",
             "x",
             "--output",
             "y",
             "--device",
-            "cuda",
+            device,
         ]);
-        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    let err = failure("resnet20", junk, "flex");
+    assert!(err.contains("neither a burn record"), "{err}");
+    let err = failure("resnet21", junk, "flex");
+    assert!(err.contains("6n+2"), "{err}");
+    let err = failure("resnet20", "w", "tpu");
+    assert!(err.contains("unknown device"), "{err}");
+    if !cfg!(feature = "cuda") {
+        let err = failure("resnet20", "w", "cuda");
         assert!(err.contains("--features cuda"), "{err}");
     }
 }

@@ -3,15 +3,20 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::shared;
 
-fn eval_json(args: &[&str]) -> serde_json::Value {
+/// `resnet eval --json` of a public CIFAR checkpoint (with its normalisation) on `data`.
+fn eval_json(arch: &str, weights: &Path, data: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .arg("eval")
-        .args(args)
-        .arg("--json")
+        .args(["eval", "--arch", arch, "--json"])
+        .arg("--weights")
+        .arg(weights)
+        .arg("--data")
+        .arg(data)
+        .args(["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"])
         .env_remove("BURN_DEVICE")
         .output()
         .expect("the resnet binary runs");
@@ -23,9 +28,6 @@ fn eval_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
-const AKAMASTER_NORMALISATION: [&str; 4] =
-    ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"];
-
 /// ../shared/README.md: PyTorch gets 8103 (ResNet-20) and 8256 (ResNet-32) of 10,000 right.
 #[test]
 fn public_cifar_checkpoints_match_pytorch_counts() {
@@ -36,16 +38,7 @@ fn public_cifar_checkpoints_match_pytorch_counts() {
         let Some(weights) = shared(&format!("weights/cifar10-akamaster/{arch}.th")) else {
             return;
         };
-        let mut args = vec![
-            "--arch",
-            arch,
-            "--weights",
-            weights.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-        ];
-        args.extend(AKAMASTER_NORMALISATION);
-        let report = eval_json(&args);
+        let report = eval_json(arch, &weights, &data);
         let correct = report["correct"].as_i64().unwrap();
         println!("{arch}: {correct} / 10000 correct (PyTorch: {pytorch})");
         assert_eq!(report["total"], 10000);
@@ -65,16 +58,7 @@ fn class_folder_sample() {
     ) else {
         return;
     };
-    let mut args = vec![
-        "--arch",
-        "resnet20",
-        "--weights",
-        weights.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ];
-    args.extend(AKAMASTER_NORMALISATION);
-    let report = eval_json(&args);
+    let report = eval_json("resnet20", &weights, &data);
     println!("imagefolder sample: {report}");
     assert_eq!(report["total"], 500);
     // The same JPEG copy's test images: the network is about as accurate as on the archive.

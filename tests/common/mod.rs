@@ -1,36 +1,14 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code, unused_imports)] // each test binary uses its own subset
 
-use std::path::{Path, PathBuf};
+pub use resnet_testkit::{max_abs_diff, shared};
+
+use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-
-/// `../shared/<relative>` (or `$RESNET_SHARED/<relative>`); `None`, with the reason printed,
-/// when it is absent, so that tests needing it skip visibly.
-pub fn shared(relative: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RESNET_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = root.join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (see ../shared/README.md)",
-            path.display()
-        );
-        None
-    }
-}
 
 /// Reads tensor `name` of a safetensors fixture.
 pub fn fixture<const D: usize>(path: &Path, name: &str, device: &Device) -> Tensor<D> {
     resnet::train::tensor_file::read_tensor(path, name, device)
         .unwrap_or_else(|e| panic!("fixture: {e}"))
-}
-
-/// Largest absolute difference between two tensors of the same shape.
-pub fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b).abs().max().into_scalar::<f32>()
 }

@@ -128,3 +128,55 @@ pub fn fetch(
         .map_err(|e| DataError::io(&dest)(e.error))?;
     Ok(dest)
 }
+
+/// CIFAR data found by [`locate_cifar`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The directory or archive to read.
+    pub path: PathBuf,
+    /// Set when an archive given explicitly is not the official one (it is used anyway).
+    pub warning: Option<String>,
+}
+
+/// Finds CIFAR data: `spec` is a path (a directory or archive, used as given) or the name
+/// `cifar10`/`cifar100`, fetched into [`cache_dir`] if not already there.
+pub fn locate_cifar(
+    spec: &str,
+    progress: impl FnMut(u64, Option<u64>),
+) -> Result<Located, DataError> {
+    let path = Path::new(spec);
+    if path.exists() {
+        let mut warning = None;
+        if path.is_file() {
+            let md5 = md5_file(path)?;
+            let official = [CifarVariant::Cifar10, CifarVariant::Cifar100]
+                .iter()
+                .any(|&v| Remote::cifar(v).md5 == md5);
+            if !official {
+                warning = Some(format!(
+                    "{spec}: md5 {md5} is not that of an official CIFAR binary archive; using it as given"
+                ));
+            }
+        }
+        return Ok(Located {
+            path: path.to_path_buf(),
+            warning,
+        });
+    }
+    let variant = match spec.to_ascii_lowercase().replace('-', "").as_str() {
+        "cifar10" => CifarVariant::Cifar10,
+        "cifar100" => CifarVariant::Cifar100,
+        _ => {
+            return Err(DataError::NotFound(format!(
+                "no data at {spec}: give a CIFAR directory or .tar.gz archive, a class-folder \
+                 tree, or `cifar10`/`cifar100` to download the official archive into {}",
+                cache_dir().display()
+            )));
+        }
+    };
+    let path = fetch(&Remote::cifar(variant), &cache_dir(), progress)?;
+    Ok(Located {
+        path,
+        warning: None,
+    })
+}

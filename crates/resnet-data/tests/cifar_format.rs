@@ -169,15 +169,9 @@ fn absent_data_says_how_to_provide_it() {
 /// The real archive in ../shared: 50,000 + 10,000 images, 5,000 / 1,000 per class.
 #[test]
 fn shared_cifar10_archive() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cifar10/cifar-10-binary.tar.gz");
-    if !path.exists() {
-        eprintln!(
-            "SKIPPED: {} is absent (see ../shared/README.md)",
-            path.display()
-        );
+    let Some(path) = resnet_testkit::shared("data/cifar10/cifar-10-binary.tar.gz") else {
         return;
-    }
+    };
     let cifar = Cifar::load(&path).unwrap();
     assert_eq!((cifar.train.len(), cifar.test.len()), (50_000, 10_000));
     let mut per_class = [0; 10];

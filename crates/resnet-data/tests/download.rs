@@ -84,3 +84,18 @@ fn unreachable_server_is_a_clear_error() {
     let err = fetch(&remote, dir.path(), |_, _| ()).unwrap_err();
     assert!(err.to_string().contains("--data"), "{err}");
 }
+
+#[test]
+fn locate_uses_explicit_paths_as_given() {
+    use resnet_data::download::locate_cifar;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("my-cifar.tar.gz");
+    std::fs::write(&archive, b"not the official archive").unwrap();
+    let located = locate_cifar(archive.to_str().unwrap(), |_, _| ()).unwrap();
+    assert_eq!(located.path, archive);
+    assert!(located.warning.unwrap().contains("not that of an official"));
+    let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();
+    assert!(located.warning.is_none(), "directories are not checksummed");
+    let err = locate_cifar("/nonexistent/imagenet", |_, _| ()).unwrap_err();
+    assert!(err.to_string().contains("cifar10"), "{err}");
+}

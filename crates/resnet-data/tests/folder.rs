@@ -106,15 +106,9 @@ fn flat_layout_with_ground_truth() {
 /// The 32x32 JPEG sample in ../shared: 10 classes x 50 images.
 #[test]
 fn shared_imagefolder_sample() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/cifar10-imagefolder-sample");
-    if !root.exists() {
-        eprintln!(
-            "SKIPPED: {} is absent (see ../shared/README.md)",
-            root.display()
-        );
+    let Some(root) = resnet_testkit::shared("data/cifar10-imagefolder-sample") else {
         return;
-    }
+    };
     let folder = ImageFolder::open(&root).unwrap();
     assert_eq!(folder.classes.len(), 10);
     assert_eq!(folder.samples.len(), 500);

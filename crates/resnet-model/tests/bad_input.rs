@@ -3,28 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use resnet_model::{ConfigError, ResNetConfig, WeightsError, zoo};
+use resnet_model::{ConfigError, ResNet, ResNetConfig, WeightsError, zoo};
+use resnet_testkit::shared;
 
 fn device() -> Device {
     Device::flex()
-}
-
-/// `../shared` beside the repository, or `$RESNET_SHARED`; `None` (with the reason printed)
-/// when absent.
-fn shared(relative: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("RESNET_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let path = root.join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (see ../shared/README.md)",
-            path.display()
-        );
-        None
-    }
 }
 
 #[test]
@@ -114,24 +97,48 @@ fn invalid_config_files() {
     assert_eq!(ResNetConfig::from_json_file(&good).unwrap(), config);
 }
 
+fn config(name: &str) -> ResNetConfig {
+    zoo::config_for(name).unwrap()
+}
+
+/// The error of loading `path` into the network `config` describes.
+fn load_error(config: ResNetConfig, path: &Path) -> WeightsError {
+    let model: ResNet = config.init(&device()).unwrap();
+    model.load_weights(path).unwrap_err()
+}
+
+/// The (missing, unused, misshapen) lists of a mismatch error.
+fn mismatch(err: &WeightsError) -> (&[String], &[String], &[String]) {
+    match err {
+        WeightsError::Mismatch {
+            missing,
+            unused,
+            misshapen,
+            ..
+        } => (missing, unused, misshapen),
+        other => panic!("expected a mismatch, got: {other}"),
+    }
+}
+
+/// A copy of `path` cut to `1/divisor` of its length.
+fn truncated_copy(path: &Path, dir: &Path, divisor: usize) -> PathBuf {
+    let bytes = std::fs::read(path).unwrap();
+    let out = dir.join(format!(
+        "truncated-{}",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&out, &bytes[..bytes.len() / divisor]).unwrap();
+    out
+}
+
 #[test]
 fn not_a_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.pth");
     std::fs::write(&path, "these are not weights").unwrap();
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&path).unwrap_err();
+    let err = load_error(config("resnet20"), &path);
     assert!(matches!(err, WeightsError::Unreadable { .. }), "{err}");
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model
-        .load_weights(dir.path().join("absent.pth"))
-        .unwrap_err();
+    let err = load_error(config("resnet20"), &dir.path().join("absent.pth"));
     assert!(matches!(err, WeightsError::Io { .. }), "{err}");
 }
 
@@ -139,64 +146,33 @@ fn not_a_checkpoint() {
 fn truncated_records_and_mismatched_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("resnet20.bpk");
-    let resnet20 = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
+    let resnet20 = config("resnet20").init(&device()).unwrap();
     resnet20.save_record(&path, &Default::default()).unwrap();
 
-    let bytes = std::fs::read(&path).unwrap();
-    let truncated = dir.path().join("truncated.bpk");
-    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&truncated).unwrap_err();
+    let truncated = truncated_copy(&path, dir.path(), 2);
+    let err = load_error(config("resnet20"), &truncated);
     assert!(matches!(err, WeightsError::Unreadable { .. }), "{err}");
 
     // Deeper network: its extra blocks are missing from the file.
-    let resnet32 = zoo::config_for("resnet32")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = resnet32.load_weights(&path).unwrap_err();
-    let WeightsError::Mismatch {
-        missing, unused, ..
-    } = &err
-    else {
-        panic!("{err}")
-    };
+    let err = load_error(config("resnet32"), &path);
+    let (missing, unused, _) = mismatch(&err);
     assert!(
         missing.iter().any(|m| m.contains("stages.0.blocks.3")),
         "{err}"
     );
-    assert!(unused.is_empty());
+    assert!(unused.is_empty(), "{err}");
 
     // Shallower network: the file's extra blocks are unused.
-    let resnet14 = zoo::config_for("cifar-resnet14")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = resnet14.load_weights(&path).unwrap_err();
-    let WeightsError::Mismatch { unused, .. } = &err else {
-        panic!("{err}")
-    };
+    let err = load_error(config("cifar-resnet14"), &path);
+    let (_, unused, _) = mismatch(&err);
     assert!(
         unused.iter().any(|u| u.contains("stages.2.blocks.2")),
         "{err}"
     );
 
     // Different classifier: shapes differ.
-    let cifar100 = zoo::config_for("resnet20")
-        .unwrap()
-        .with_num_classes(100)
-        .init(&device())
-        .unwrap();
-    let err = cifar100.load_weights(&path).unwrap_err();
-    let WeightsError::Mismatch { misshapen, .. } = &err else {
-        panic!("{err}")
-    };
+    let err = load_error(config("resnet20").with_num_classes(100), &path);
+    let (_, _, misshapen) = mismatch(&err);
     assert!(misshapen.iter().any(|m| m.contains("fc.weight")), "{err}");
     assert!(err.to_string().contains("wrong shape"), "{err}");
 }
@@ -206,65 +182,32 @@ fn pytorch_checkpoint_mismatches_name_the_tensors() {
     let Some(resnet20) = shared("weights/cifar10-akamaster/resnet20.th") else {
         return;
     };
-    // Truncated checkpoint.
     let dir = tempfile::tempdir().unwrap();
-    let bytes = std::fs::read(&resnet20).unwrap();
-    let truncated = dir.path().join("truncated.th");
-    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&truncated).unwrap_err();
+    let truncated = truncated_copy(&resnet20, dir.path(), 3);
+    let err = load_error(config("resnet20"), &truncated);
     assert!(matches!(err, WeightsError::Unreadable { .. }), "{err}");
 
-    // resnet20.th into ResNet-32: blocks 3 and 4 of every stage are missing.
-    let model = zoo::config_for("resnet32")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&resnet20).unwrap_err();
-    let WeightsError::Mismatch {
-        missing,
-        unused,
-        misshapen,
-        ..
-    } = &err
-    else {
-        panic!("{err}")
-    };
+    // resnet20.th into ResNet-32: blocks 3 and 4 of every stage are missing (2 layers of
+    // conv weight + 4 BN tensors each).
+    let err = load_error(config("resnet32"), &resnet20);
+    let (missing, unused, misshapen) = mismatch(&err);
     assert_eq!(missing.len(), 3 * 2 * 2 * 5, "{err}");
     assert!(unused.is_empty() && misshapen.is_empty(), "{err}");
 
     // resnet20.th into ResNet-14: the third block of every stage is unused.
-    let model = zoo::config_for("cifar-resnet14")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&resnet20).unwrap_err();
-    let WeightsError::Mismatch { unused, .. } = &err else {
-        panic!("{err}")
-    };
+    let err = load_error(config("cifar-resnet14"), &resnet20);
+    let (_, unused, _) = mismatch(&err);
     assert!(
         unused.iter().any(|u| u.contains("stages.0.blocks.2")),
         "{err}"
     );
 
     // Option B adds projections the checkpoint lacks.
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .with_shortcut(resnet_model::ShortcutOption::B)
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&resnet20).unwrap_err();
+    let option_b = config("resnet20").with_shortcut(resnet_model::ShortcutOption::B);
+    let err = load_error(option_b, &resnet20);
     assert!(err.to_string().contains("shortcut.projection"), "{err}");
 
     // 100 classes: the classifier's shape differs.
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .with_num_classes(100)
-        .init(&device())
-        .unwrap();
-    let err = model.load_weights(&resnet20).unwrap_err();
+    let err = load_error(config("resnet20").with_num_classes(100), &resnet20);
     assert!(err.to_string().contains("fc.weight"), "{err}");
 }

@@ -1,10 +1,11 @@
 //! `resnet eval`: top-1/top-5 error on CIFAR or an ImageNet-style folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
+use resnet_data::download::locate_cifar;
 use resnet_data::{Cifar, ImageFolder, Normalization, TestProtocol};
 use resnet_model::{ResNet, load_model};
 
@@ -20,10 +21,11 @@ pub struct EvalArgs {
     /// Weights (PyTorch checkpoint or burn record); several average their softmax (ensemble).
     #[arg(long, required = true, num_args = 1..)]
     pub weights: Vec<PathBuf>,
-    /// CIFAR directory or .tar.gz archive, or an ImageNet-style class-folder tree (its `val/`
-    /// or `train/` sub-folder is taken when present).
+    /// CIFAR directory or .tar.gz archive, `cifar10`/`cifar100` to download the official
+    /// archive into the cache ($RESNET_DATA_DIR), or an ImageNet-style class-folder tree (its
+    /// `val/` or `train/` sub-folder is taken when present).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: String,
     /// Which images: the test set, the held-out validation split of the training set, or the
     /// training set (CIFAR); `val`/`train` sub-folders (folders).
     #[arg(long, value_enum, default_value_t = Split::Test)]
@@ -118,9 +120,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size as usize,
         on_corrupt: args.on_corrupt,
     };
+    let located = locate_cifar(&args.data, download_progress())?;
+    if let Some(warning) = &located.warning {
+        eprintln!("warning: {warning}");
+    }
+    let data = located.path;
     let start = Instant::now();
-    let report = if !Cifar::looks_like(&args.data) {
-        let folder = ImageFolder::open(folder_root(&args))?;
+    let report = if !Cifar::looks_like(&data) {
+        let folder = ImageFolder::open(folder_root(&data, args.split))?;
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
             // CIFAR networks take their images as they are.
@@ -148,7 +155,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             args.tta == Tta::Single,
             "CIFAR images are evaluated as they are (--tta single)"
         );
-        let cifar = Cifar::load(&args.data)?;
+        let cifar = Cifar::load(&data)?;
         let (train, images) = match args.split {
             Split::Test => (cifar.train, cifar.test),
             Split::Train => (cifar.train.clone(), cifar.train),
@@ -164,16 +171,31 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     print_report(&report, &args, spec, start.elapsed().as_secs_f64())
 }
 
-fn folder_root(args: &EvalArgs) -> PathBuf {
-    let sub = match args.split {
+fn folder_root(data: &Path, split: Split) -> PathBuf {
+    let sub = match split {
         Split::Test | Split::Val => "val",
         Split::Train => "train",
     };
-    let candidate = args.data.join(sub);
+    let candidate = data.join(sub);
     if candidate.is_dir() {
         candidate
     } else {
-        args.data.clone()
+        data.to_path_buf()
+    }
+}
+
+/// A progress bar for a download (drawn only while bytes arrive).
+fn download_progress() -> impl FnMut(u64, Option<u64>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("downloading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("valid template"),
+    );
+    move |done, total| {
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
     }
 }
 
