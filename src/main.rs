@@ -1,5 +1,14 @@
 //! The `resnet` command-line program; see `resnet --help`.
 
-fn main() -> anyhow::Result<()> {
-    resnet::train::cli::main()
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match resnet::train::cli::main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The chain of causes, without a backtrace: these are the user's errors to fix.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
