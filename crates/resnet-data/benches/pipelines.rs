@@ -56,7 +56,7 @@ fn cifar(c: &mut Criterion) {
         group.bench_function(&name, |bench| {
             bench.iter(|| {
                 b = (b + 1) % batches.batches_per_epoch();
-                pool.install(|| black_box(batches.batch_in(&order, 0, b)))
+                pool.install(|| black_box(batches.batch(&order, 0, b)))
             })
         });
     }

@@ -53,23 +53,18 @@ impl CifarTrainBatches<'_> {
         self.images.len() / self.batch_size
     }
 
-    /// Batch `batch` of epoch `epoch`, augmented.
-    pub fn batch(&self, epoch: u64, batch: usize) -> ImageSet {
-        let order = epoch_order(self.images.len(), self.seed, epoch);
-        self.batch_in(&order, epoch, batch)
-    }
-
-    /// Batch `batch` of an epoch whose order is `order` (from [`epoch_order`]).
-    pub fn batch_in(&self, order: &[usize], epoch: u64, batch: usize) -> ImageSet {
+    /// Batch `batch` of epoch `epoch`, augmented; `order` is that epoch's
+    /// [`epoch_order`] (computed once per epoch by the caller, not once per batch).
+    pub fn batch(&self, order: &[usize], epoch: u64, batch: usize) -> ImageSet {
         let indices = &order[batch * self.batch_size..(batch + 1) * self.batch_size];
         let source = self.images.subset(indices);
         let draws = self
             .augment
             .draw(indices.len(), batch_seed(self.seed, epoch, batch as u64));
-        let mut out = source.clone();
+        let mut pixels = vec![0; source.pixels.len()];
         self.augment
-            .apply_batch(&source.pixels, source.shape, &draws, &mut out.pixels);
-        out
+            .apply_batch(&source.pixels, source.shape, &draws, &mut pixels);
+        ImageSet { pixels, ..source }
     }
 }
 

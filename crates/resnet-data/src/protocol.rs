@@ -56,11 +56,6 @@ impl TestProtocol {
         }
     }
 
-    /// Whether all views of all images share one size (so images can be batched together).
-    pub fn fixed_size(&self) -> bool {
-        matches!(self, Self::CenterCrop { .. } | Self::TenCrop { .. })
-    }
-
     /// The views of `image` to score.
     pub fn views(&self, image: &RgbImage) -> Vec<RgbImage> {
         match self {

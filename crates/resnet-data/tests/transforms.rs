@@ -258,3 +258,29 @@ fn test_protocol_views() {
     assert_eq!(shorter, vec![224, 256, 384, 480, 640]);
     assert_eq!(TestProtocol::AsIs.views(&image)[0], image);
 }
+
+#[test]
+fn cifar_training_batches_are_seeded_and_cover_the_epoch() {
+    use resnet_data::pipeline::{CifarTrainBatches, epoch_order};
+    let mut set = ImageSet::with_capacity(10, [1, 8, 8], 10);
+    (0..10u8).for_each(|i| set.push(&[i + 1; 64], i as usize));
+    let batches = CifarTrainBatches {
+        images: &set,
+        batch_size: 4,
+        seed: 5,
+        augment: PadCropFlip::default(),
+    };
+    assert_eq!(batches.batches_per_epoch(), 2);
+    let order = epoch_order(set.len(), 5, 0);
+    assert_eq!(order, epoch_order(set.len(), 5, 0));
+    assert_ne!(order, epoch_order(set.len(), 5, 1));
+    let first = batches.batch(&order, 0, 0);
+    assert_eq!(first, batches.batch(&order, 0, 0), "reproducible");
+    assert_eq!(first.labels, order[..4].to_vec());
+    // Each augmented image holds only its own value and padding zeros.
+    for (i, &label) in first.labels.iter().enumerate() {
+        let own = label as u8 + 1;
+        assert!(first.image(i).iter().all(|&p| p == own || p == 0));
+        assert!(first.image(i).contains(&own));
+    }
+}

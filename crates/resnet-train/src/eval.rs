@@ -122,11 +122,10 @@ pub fn evaluate_folder(
 ) -> Result<EvalReport, DataError> {
     let (protocol, normalization) = (&settings.protocol, &settings.normalization);
     let mut report = EvalReport::default();
-    // Scales differ in size from image to image: those views go one image at a time.
-    let batch_size = if protocol.fixed_size() || *protocol == TestProtocol::AsIs {
-        settings.batch_size
-    } else {
-        1
+    // Scaled views differ in size from image to image: they go one image at a time.
+    let batch_size = match protocol {
+        TestProtocol::MultiScale { .. } => 1,
+        _ => settings.batch_size,
     };
     for chunk in folder.samples.chunks(batch_size) {
         let decoded: Vec<(&Sample, Result<Vec<RgbImage>, DataError>)> = chunk

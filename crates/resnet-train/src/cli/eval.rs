@@ -6,7 +6,7 @@ use std::time::Instant;
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::download::locate_cifar;
-use resnet_data::{Cifar, ImageFolder, Normalization, TestProtocol};
+use resnet_data::{Cifar, ImageFolder, ImageSet, Normalization, TestProtocol};
 use resnet_model::{ResNet, load_model};
 
 use super::DeviceArgs;
@@ -156,13 +156,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "CIFAR images are evaluated as they are (--tta single)"
         );
         let cifar = Cifar::load(&data)?;
-        let (train, images) = match args.split {
-            Split::Test => (cifar.train, cifar.test),
-            Split::Train => (cifar.train.clone(), cifar.train),
+        // The training images (whose mean image normalises) and the held-out ones.
+        let (train, held_out) = match args.split {
             Split::Val => cifar.train.split(args.val_size, args.seed)?,
+            Split::Test => (cifar.train, cifar.test),
+            Split::Train => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
         };
         settings.normalization =
             per_channel.unwrap_or_else(|| Normalization::mean_image(train.mean_image()));
+        let images = match args.split {
+            Split::Train => train,
+            Split::Val | Split::Test => held_out,
+        };
         let bar = bar(images.len(), args.json);
         let report = evaluate_images(&models, &images, &settings, &device, |n| bar.inc(n as u64))?;
         bar.finish_and_clear();
