@@ -1,11 +1,15 @@
 //! The repository's own automation: `cargo xtask <task>`.
 //!
 //! - `cargo xtask ci`: what CI runs, in the same order (format, lints, tests, other backends).
+//! - `cargo xtask bench [--features wgpu] [--only resnet20] [--pytorch FILE]`: the backend
+//!   benchmarks, written to docs/benchmarks.md and a bar chart.
 //! - `cargo xtask readme [--check]`: regenerate README.md's model table from `resnet models`
 //!   (or fail if it is out of date), so that the figures in the README stay true.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod bench;
 
 use anyhow::{Context, bail, ensure};
 use clap::{Parser, Subcommand};
@@ -21,6 +25,18 @@ struct Cli {
 enum Task {
     /// Run every check CI runs: fmt, clippy, tests, the wgpu test and the cuda build check.
     Ci,
+    /// Run the backend benchmarks; write docs/benchmarks.md and docs/benchmarks.{png,svg}.
+    Bench {
+        /// Cargo features (backends) to compile in besides flex, e.g. `ndarray,wgpu`.
+        #[arg(long, default_value = "")]
+        features: String,
+        /// Only the workloads whose name contains this text.
+        #[arg(long)]
+        only: Option<String>,
+        /// PyTorch's figures from benches/pytorch_reference.py, as an extra column.
+        #[arg(long)]
+        pytorch: Option<PathBuf>,
+    },
     /// Regenerate the model table of README.md from `resnet models`.
     Readme {
         /// Fail instead of writing when the table is out of date.
@@ -36,6 +52,11 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Ci => ci(),
         Task::Readme { check } => readme(check),
+        Task::Bench {
+            features,
+            only,
+            pytorch,
+        } => bench::run(&features, only.as_deref(), pytorch.as_deref()),
     }
 }
 

@@ -5,36 +5,7 @@ use std::path::Path;
 
 use resnet_data::cifar::IMAGE_BYTES;
 use resnet_data::{Cifar, CifarVariant, DataError};
-
-/// A CIFAR-10 record: label, then R, G, B planes filled with `label`, `label + 1`, ...
-fn record(label: u8, index: usize) -> Vec<u8> {
-    let mut r = vec![label];
-    r.extend((0..IMAGE_BYTES).map(|i| ((i + index) % 251) as u8));
-    r
-}
-
-fn batch(records: usize, offset: usize) -> Vec<u8> {
-    (0..records)
-        .flat_map(|i| record(((i + offset) % 10) as u8, i + offset))
-        .collect()
-}
-
-/// Writes a CIFAR-10 directory with `per_batch` records per training batch.
-fn write_cifar10(dir: &Path, per_batch: usize) -> std::path::PathBuf {
-    let root = dir.join("cifar-10-batches-bin");
-    std::fs::create_dir_all(&root).unwrap();
-    for i in 1..=5 {
-        std::fs::write(
-            root.join(format!("data_batch_{i}.bin")),
-            batch(per_batch, i * 100),
-        )
-        .unwrap();
-    }
-    std::fs::write(root.join("test_batch.bin"), batch(7, 0)).unwrap();
-    let names = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
-    std::fs::write(root.join("batches.meta.txt"), names).unwrap();
-    root
-}
+use resnet_testkit::cifar::{batch, record, write_cifar10};
 
 fn tar_gz(src: &Path, archive: &Path) {
     let file = std::fs::File::create(archive).unwrap();
@@ -47,7 +18,7 @@ fn tar_gz(src: &Path, archive: &Path) {
 #[test]
 fn reads_directory_parent_and_archive_alike() {
     let dir = tempfile::tempdir().unwrap();
-    let root = write_cifar10(dir.path(), 4);
+    let root = write_cifar10(dir.path(), 4, 7);
     let archive = dir.path().join("cifar-10-binary.tar.gz");
     tar_gz(&root, &archive);
     let from_dir = Cifar::load(&root).unwrap();
@@ -88,7 +59,7 @@ fn cifar100_uses_the_fine_label() {
 #[test]
 fn truncated_batch_file() {
     let dir = tempfile::tempdir().unwrap();
-    let root = write_cifar10(dir.path(), 3);
+    let root = write_cifar10(dir.path(), 3, 7);
     let bytes = batch(3, 0);
     std::fs::write(root.join("data_batch_2.bin"), &bytes[..bytes.len() - 100]).unwrap();
     let err = Cifar::load(&root).unwrap_err();
@@ -106,7 +77,7 @@ fn truncated_batch_file() {
 #[test]
 fn label_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
-    let root = write_cifar10(dir.path(), 3);
+    let root = write_cifar10(dir.path(), 3, 7);
     let mut bytes = batch(3, 0);
     bytes[3073] = 10;
     std::fs::write(root.join("test_batch.bin"), bytes).unwrap();
@@ -128,7 +99,7 @@ fn label_out_of_range() {
 #[test]
 fn missing_batch_and_empty_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let root = write_cifar10(dir.path(), 3);
+    let root = write_cifar10(dir.path(), 3, 7);
     std::fs::remove_file(root.join("data_batch_4.bin")).unwrap();
     let err = Cifar::load(&root).unwrap_err();
     assert!(
@@ -145,7 +116,7 @@ fn missing_batch_and_empty_batch() {
 #[test]
 fn corrupt_archive() {
     let dir = tempfile::tempdir().unwrap();
-    let root = write_cifar10(dir.path(), 3);
+    let root = write_cifar10(dir.path(), 3, 7);
     let archive = dir.path().join("cifar-10-binary.tar.gz");
     tar_gz(&root, &archive);
     let bytes = std::fs::read(&archive).unwrap();

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Tensor;
 
+pub mod cifar;
+
 /// `../shared/<relative>` beside the repository (or `$RESNET_SHARED/<relative>`); `None`, with
 /// the reason printed, when it is absent, so that tests needing it skip visibly.
 pub fn shared(relative: &str) -> Option<PathBuf> {
@@ -26,4 +28,21 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
 pub fn max_abs_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
     assert_eq!(a.dims(), b.dims());
     (a - b).abs().max().into_scalar::<f32>()
+}
+
+/// Every float tensor of a module (parameters and running statistics), in visiting order,
+/// as shape and values: for comparing two networks exactly.
+pub fn module_values<M: burn::module::Module>(module: &M) -> Vec<(Vec<usize>, Vec<f32>)> {
+    struct Collect(Vec<(Vec<usize>, Vec<f32>)>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let data = param.val().into_data();
+            let shape = data.shape().to_vec();
+            self.0
+                .push((shape, data.try_to_vec::<f32>().expect("f32 tensor")));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
 }

@@ -62,8 +62,14 @@ impl EvalReport {
             .expect("f32 scores");
         for (row, &label) in p.chunks_exact(classes).zip(labels).take(n) {
             let truth = row[label];
-            // Rank of the true class: how many classes score strictly higher.
-            let higher = row.iter().filter(|&&s| s > truth).count();
+            // Rank of the true class: classes scoring higher, and ties with a lower index (as
+            // `argmax`/`topk` break them), so that tied scores (e.g. probabilities that
+            // underflow to 0) never count as right.
+            let higher = row
+                .iter()
+                .enumerate()
+                .filter(|&(j, &s)| s > truth || (s == truth && j < label))
+                .count();
             self.correct += (higher == 0) as usize;
             self.top5_correct += (higher < 5) as usize;
         }

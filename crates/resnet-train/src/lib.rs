@@ -2,7 +2,10 @@
 //! *Deep Residual Learning for Image Recognition* (He et al., 2015).
 //!
 //! - [`device`]: run-time choice of backend and device (`--device`).
-//! - [`cli`]: the `resnet` program (`models`, `infer`, `eval`).
+//! - [`cli`]: the `resnet` program (`models`, `infer`, `eval`, `train`, `plot`, `analyze`).
+//! - [`train`]: the paper's recipes and the resumable training loop.
+//! - [`figures`]: training curves and response plots (PNG and SVG).
+//! - [`responses`]: Fig. 7's analysis of layer responses.
 //! - [`eval`]: top-1/top-5 error under the paper's test protocols, ensembles.
 //! - [`tensor_file`]: safetensors tensor I/O.
 
@@ -11,7 +14,10 @@
 pub mod cli;
 pub mod device;
 pub mod eval;
+pub mod figures;
 pub mod memory;
+pub mod responses;
 pub mod tensor_file;
+pub mod train;
 
 pub use device::{DeviceError, DeviceSpec};

@@ -112,7 +112,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
     let per_channel = match (&args.mean, &args.std) {
         (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
-        _ => None,
+        // What the first network was trained with, when its record says.
+        _ => stored_normalization(&args.weights[0]),
     };
     let mut settings = EvalSettings {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
@@ -174,6 +175,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         report
     };
     print_report(&report, &args, spec, start.elapsed().as_secs_f64())
+}
+
+/// The normalisation a burn record written by `resnet train` stores, if any.
+pub(super) fn stored_normalization(weights: &Path) -> Option<Normalization> {
+    let metadata = resnet_model::record::record_metadata(weights).ok()?;
+    serde_json::from_str(metadata.get("resnet.normalization")?).ok()
 }
 
 fn folder_root(data: &Path, split: Split) -> PathBuf {

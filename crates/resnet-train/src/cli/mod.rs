@@ -1,8 +1,11 @@
 //! The `resnet` command-line program.
 
+mod analyze;
 mod eval;
 mod infer;
 mod models;
+mod plot;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -26,10 +29,16 @@ pub enum Command {
     Infer(infer::InferArgs),
     /// Top-1 and top-5 error on CIFAR or an ImageNet-style folder (one network or an ensemble).
     Eval(eval::EvalArgs),
+    /// Train a network with the paper's recipe (or resume a run).
+    Train(train::TrainArgs),
+    /// Plot the training curves of one or several runs, overlaid (Fig. 4/6 of the paper).
+    Plot(plot::PlotArgs),
+    /// Analyses of trained networks (layer responses, Fig. 7).
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// `--device`, shared by the subcommands that compute.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArgs {
     /// Compute device: flex, ndarray, wgpu, vulkan, cuda or cuda:N (backends compiled in
     /// through cargo features). Default: $BURN_DEVICE, else flex.
@@ -59,5 +68,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(args) => models::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Plot(args) => plot::run(args),
+        Command::Analyze(args) => analyze::run(args),
     }
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""PyTorch's figures for the workloads of benches/backends.rs, on this machine (optional;
+never run in CI). Needs torch and torchvision (CPU builds are enough).
+
+    python3 benches/pytorch_reference.py [THREADS] > target/pytorch-bench.json
+    cargo xtask bench --pytorch target/pytorch-bench.json
+
+Each workload runs in its own process so that its peak resident memory is its own; the
+figure is the mean images/s over 10 timed steps after 2 warm-up steps. Same networks as the
+Rust side: CIFAR ResNets with option A shortcuts, torchvision's ResNet-50 (v1.5 stride is
+the only difference, which does not change its cost much), 10 classes, SGD momentum 0.9,
+weight decay 1e-4.
+"""
+import json
+import resource
+import subprocess
+import sys
+import time
+
+WORKLOADS = [
+    ("resnet20", True, 128, 32),
+    ("resnet20", False, 128, 32),
+    ("resnet56", True, 128, 32),
+    ("resnet110", True, 128, 32),
+    ("resnet50", False, 8, 224),
+    ("resnet50", True, 16, 224),
+]
+
+
+def name(arch, train, batch, size):
+    return f"{arch}-{'train' if train else 'eval'}-b{batch}-{size}px"
+
+
+def cifar_resnet(depth):
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    n = (depth - 2) // 6
+
+    class Block(nn.Module):
+        def __init__(self, i, o, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(i, o, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(o)
+            self.c2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(o)
+            self.pad = (o - i) // 2 if stride != 1 or i != o else None
+
+        def forward(self, x):
+            y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+            s = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+            return F.relu(y + s)
+
+    layers, i = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for o, stride in [(16, 1), (32, 2), (64, 2)]:
+        for k in range(n):
+            layers.append(Block(i, o, stride if k == 0 else 1))
+            i = o
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
+
+
+def measure(arch, train, batch, size):
+    import torch
+    import torchvision
+
+    threads = int(sys.argv[2])
+    if threads > 0:
+        torch.set_num_threads(threads)
+    model = torchvision.models.resnet50(num_classes=10) if arch == "resnet50" else cifar_resnet(int(arch[6:]))
+    x = torch.randn(batch, 3, size, size)
+    y = torch.arange(batch) % 10
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    model.train(train)
+
+    def step():
+        if train:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        else:
+            with torch.no_grad():
+                model(x)
+
+    for _ in range(2):
+        step()
+    start = time.perf_counter()
+    for _ in range(10):
+        step()
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"images_per_sec": 10 * batch / seconds, "peak_mib": peak_kib / 1024}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        arch, train, batch, size = json.loads(sys.argv[3])
+        print(json.dumps(measure(arch, train, batch, size)))
+    else:
+        threads = sys.argv[1] if len(sys.argv) > 1 else "0"
+        results = {}
+        for w in WORKLOADS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", threads, json.dumps(w)],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            results[name(*w)] = json.loads(out)
+            print(name(*w), results[name(*w)], file=sys.stderr)
+        print(json.dumps(results, indent=2))

@@ -1,0 +1,137 @@
+//! `resnet analyze responses`: the paper's Fig. 7 for one or several trained networks.
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+use indicatif::ProgressBar;
+use resnet_data::download::locate_cifar;
+use resnet_data::{Cifar, Normalization};
+use resnet_model::load_model;
+
+use super::DeviceArgs;
+use super::eval::{Rgb, stored_normalization};
+use crate::responses::{layer_responses, plot, write_csv};
+
+/// Arguments of `resnet analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// What to analyse.
+    #[command(subcommand)]
+    pub what: Analysis,
+}
+
+/// The analyses.
+#[derive(Debug, clap::Subcommand)]
+pub enum Analysis {
+    /// Standard deviation of every 3x3 layer's response (after BN, before addition and ReLU)
+    /// over a CIFAR set: a CSV and a plot in network order and sorted by magnitude (Fig. 7).
+    Responses(ResponsesArgs),
+}
+
+/// Arguments of `resnet analyze responses`.
+#[derive(Debug, clap::Args)]
+pub struct ResponsesArgs {
+    /// Network name or JSON config: one for all weights, or one per `--weights`; optional
+    /// for burn records.
+    #[arg(long, num_args = 1..)]
+    pub arch: Vec<String>,
+    /// Trained weights (PyTorch checkpoint or burn record), one or several to overlay.
+    #[arg(long, required = true, num_args = 1..)]
+    pub weights: Vec<PathBuf>,
+    /// Legend names, one per `--weights` (default: the file names).
+    #[arg(long, num_args = 1..)]
+    pub labels: Vec<String>,
+    /// CIFAR directory or .tar.gz archive (or `cifar10`/`cifar100` to download).
+    #[arg(long)]
+    pub data: String,
+    /// Analyse the first N test images (default: all).
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Per-channel mean (r,g,b in [0, 1]) the networks were trained with; default: what a
+    /// burn record stores, else the per-pixel mean of the training set.
+    #[arg(long, requires = "std")]
+    pub mean: Option<Rgb>,
+    /// Per-channel standard deviation.
+    #[arg(long, requires = "mean")]
+    pub std: Option<Rgb>,
+    /// Output files: OUT.csv, OUT.png and OUT.svg.
+    #[arg(long, default_value = "responses")]
+    pub out: PathBuf,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 200)]
+    pub batch_size: usize,
+    /// The compute device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Runs `resnet analyze`.
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
+    match args.what {
+        Analysis::Responses(args) => responses(args),
+    }
+}
+
+fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
+    let (_, device) = args.device.device()?;
+    anyhow::ensure!(
+        args.arch.len() <= 1 || args.arch.len() == args.weights.len(),
+        "give one --arch for all weights or one per weights file"
+    );
+    anyhow::ensure!(
+        args.labels.is_empty() || args.labels.len() == args.weights.len(),
+        "give one label per weights file"
+    );
+    let cifar = Cifar::load(locate_cifar(&args.data, |_, _| {})?.path)?;
+    let mut test = cifar.test;
+    if let Some(n) = args.images.filter(|&n| n < test.len()) {
+        test = test.subset(&(0..n).collect::<Vec<_>>());
+    }
+    let mean_image = cifar.train.mean_image();
+    let mut results = Vec::new();
+    for (i, weights) in args.weights.iter().enumerate() {
+        let arch = args.arch.get(i).or(args.arch.first()).map(String::as_str);
+        let model = load_model(arch, weights, None, &device)?.valid();
+        let normalization = match (&args.mean, &args.std) {
+            (Some(Rgb(mean)), Some(Rgb(std))) => Normalization::per_channel(*mean, *std),
+            _ => stored_normalization(weights)
+                .unwrap_or_else(|| Normalization::mean_image(mean_image.clone())),
+        };
+        let label = args.labels.get(i).cloned().unwrap_or_else(|| {
+            weights
+                .file_stem()
+                .map_or("model".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let bar = ProgressBar::new(test.len() as u64).with_message(label.clone());
+        let responses = layer_responses(
+            &model,
+            &test,
+            &normalization,
+            args.batch_size,
+            &device,
+            |n| bar.inc(n as u64),
+        )?;
+        bar.finish_and_clear();
+        println!(
+            "{label}: {} 3x3 layers, response std from {:.3} to {:.3} (mean {:.3})",
+            responses.len(),
+            responses
+                .iter()
+                .map(|r| r.std)
+                .fold(f64::INFINITY, f64::min),
+            responses.iter().map(|r| r.std).fold(0.0, f64::max),
+            responses.iter().map(|r| r.std).sum::<f64>() / responses.len().max(1) as f64
+        );
+        results.push((label, responses));
+    }
+    let csv = args.out.with_extension("csv");
+    write_csv(&csv, &results)?;
+    let [png, svg] = plot(&results, &args.out)?;
+    println!(
+        "wrote {}, {}, {}",
+        csv.display(),
+        png.display(),
+        svg.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! `resnet train`: train a network with one of the paper's recipes, or resume a run.
+
+use std::path::{Path, PathBuf};
+
+use resnet_data::Cifar;
+use resnet_data::download::locate_cifar;
+use resnet_model::{Stem, resolve_arch};
+
+use super::DeviceArgs;
+use crate::train::{DataKind, Progress, Recipe, Run, RunConfig, TrainError, TrainingData};
+
+/// Arguments of `resnet train`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Network name (see `resnet models`) or JSON config.
+    #[arg(long, required_unless_present = "resume")]
+    pub arch: Option<String>,
+    /// Train the plain counterpart (no shortcuts) of `--arch`.
+    #[arg(long)]
+    pub plain: bool,
+    /// CIFAR directory or .tar.gz (or `cifar10`/`cifar100` to download), or an ImageNet-style
+    /// class-folder tree (`train/` and `val/`, or one folder with `--held-out` images set aside).
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<String>,
+    /// Run directory (config, metrics.csv, checkpoints, final model, figures).
+    /// Default: runs/<arch>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, conflicts_with_all = ["arch", "out"])]
+    pub resume: Option<PathBuf>,
+    /// Recipe: cifar, cifar-warmup (ResNet-110's warm-up) or imagenet. Default: the paper's
+    /// for the network.
+    #[arg(long)]
+    pub recipe: Option<String>,
+    /// Train for this many epochs: the recipe's schedule scaled to that length.
+    #[arg(long, conflicts_with = "iterations")]
+    pub epochs: Option<f64>,
+    /// Train for this many iterations: the recipe's schedule scaled to that length.
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Images per iteration.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Initial learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Seed of initialisation, split, data order and augmentation.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Training images held out for validation.
+    #[arg(long)]
+    pub held_out: Option<usize>,
+    /// Train on a seeded random subset of this many training images (quick experiments).
+    #[arg(long)]
+    pub subset: Option<usize>,
+    /// Iterations between evaluations (default: one epoch).
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Iterations between checkpoints (default: at each evaluation).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Evaluate on the first N validation and test images only (quick experiments).
+    #[arg(long)]
+    pub eval_images: Option<usize>,
+    /// Images per evaluation forward pass.
+    #[arg(long, default_value_t = 500)]
+    pub eval_batch_size: usize,
+    /// Progress as plain lines even on a terminal.
+    #[arg(long)]
+    pub log_lines: bool,
+    /// No progress output.
+    #[arg(long, conflicts_with = "log_lines")]
+    pub quiet: bool,
+    /// The compute device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Loads the data of `kind` from `source`, with the recipe's split and an optional subset.
+pub fn load_data(
+    source: &str,
+    kind: DataKind,
+    held_out: usize,
+    seed: u64,
+    subset: Option<usize>,
+    eval_images: Option<usize>,
+) -> Result<TrainingData, TrainError> {
+    let located = locate_cifar(source, |_, _| {})?;
+    let path = located.path;
+    let mut data = if Cifar::looks_like(&path) {
+        TrainingData::cifar(Cifar::load(&path)?, held_out, seed)?
+    } else {
+        TrainingData::folder(&path, held_out, seed)?
+    };
+    let is_cifar = matches!(data, TrainingData::Cifar { .. });
+    if is_cifar != (kind == DataKind::Cifar) {
+        return Err(TrainError::Config(format!(
+            "the recipe is for {} data, {} is not",
+            if kind == DataKind::Cifar {
+                "CIFAR"
+            } else {
+                "class-folder (ImageNet)"
+            },
+            path.display()
+        )));
+    }
+    if let Some(n) = subset {
+        data = data.subset(n, seed)?;
+    }
+    if let Some(n) = eval_images {
+        data = data.limit_eval(n);
+    }
+    Ok(data)
+}
+
+impl TrainArgs {
+    fn progress(&self) -> Progress {
+        match (self.quiet, self.log_lines) {
+            (true, _) => Progress::Quiet,
+            (_, true) => Progress::Lines,
+            _ => Progress::Auto,
+        }
+    }
+
+    /// The recipe: the preset, then each flag given.
+    fn recipe(&self, imagenet: bool, depth: usize) -> Result<Recipe, TrainError> {
+        let mut r = match &self.recipe {
+            Some(name) => Recipe::preset(name)?,
+            None => Recipe::for_network(imagenet, depth),
+        };
+        r.batch_size = self.batch_size.unwrap_or(r.batch_size);
+        r.lr = self.lr.unwrap_or(r.lr);
+        r.momentum = self.momentum.unwrap_or(r.momentum);
+        r.weight_decay = self.weight_decay.unwrap_or(r.weight_decay);
+        r.seed = self.seed.unwrap_or(r.seed);
+        r.held_out = self.held_out.unwrap_or(r.held_out);
+        r.eval_every = self.eval_every.unwrap_or(r.eval_every);
+        r.checkpoint_every = self.checkpoint_every.unwrap_or(r.checkpoint_every);
+        Ok(r)
+    }
+
+    /// A new run's configuration and data.
+    fn new_run(&self) -> Result<(RunConfig, TrainingData), TrainError> {
+        let arch = self
+            .arch
+            .clone()
+            .expect("clap requires --arch without --resume");
+        let source = self
+            .data
+            .clone()
+            .expect("clap requires --data without --resume");
+        let mut network = resolve_arch(&arch)?;
+        let imagenet = network.stem == Stem::ImageNet;
+        let depth = network.depth();
+        if self.plain {
+            network = network.plain();
+        }
+        let name = match (self.plain, arch.strip_prefix("resnet")) {
+            (true, Some(rest)) => format!("plain{rest}"),
+            (true, None) => format!("{arch}-plain"),
+            (false, _) => arch.clone(),
+        };
+        let mut recipe = self.recipe(imagenet, depth)?;
+        recipe.validate()?;
+        let data = load_data(
+            &source,
+            recipe.data,
+            recipe.held_out,
+            recipe.seed,
+            self.subset,
+            self.eval_images,
+        )?;
+        network.num_classes = data.class_names().len();
+        if imagenet != (recipe.data == DataKind::ImageNet) {
+            eprintln!("note: training {name} with the {} recipe", recipe.name);
+        }
+        let per_epoch = (data.train_len() / recipe.batch_size) as u64;
+        let iterations = match (self.epochs, self.iterations) {
+            (Some(e), _) => Some((e * per_epoch as f64).round() as u64),
+            (_, Some(i)) => Some(i),
+            _ => None,
+        };
+        if let Some(i) = iterations {
+            recipe = recipe.scaled_to(i);
+        }
+        let config = RunConfig {
+            arch: name,
+            network,
+            recipe,
+            data: source,
+            subset: self.subset,
+            eval_images: self.eval_images,
+            train_images: data.train_len(),
+            iterations_per_epoch: per_epoch,
+        };
+        Ok((config, data))
+    }
+}
+
+/// Runs `resnet train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let (_, device) = args.device.device()?;
+    let (config, data, dir) = match &args.resume {
+        Some(dir) => {
+            let config = Run::read_config(dir)?;
+            let source = args.data.clone().unwrap_or_else(|| config.data.clone());
+            let r = &config.recipe;
+            let data = load_data(
+                &source,
+                r.data,
+                r.held_out,
+                r.seed,
+                config.subset,
+                config.eval_images,
+            )?;
+            (config, data, dir.clone())
+        }
+        None => {
+            let (config, data) = args.new_run()?;
+            let dir = args
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("runs").join(&config.arch));
+            (config, data, dir)
+        }
+    };
+    let run = Run {
+        config,
+        data: &data,
+        dir,
+        device,
+        eval_batch_size: args.eval_batch_size,
+        progress: args.progress(),
+    };
+    if args.progress() != Progress::Quiet {
+        let r = &run.config.recipe;
+        eprintln!(
+            "{} {}: {} iterations of batch {} ({:.1} epochs of {} images), recipe {}, into {}",
+            if args.resume.is_some() {
+                "resuming"
+            } else {
+                "training"
+            },
+            run.config.arch,
+            r.iterations,
+            r.batch_size,
+            r.iterations as f64 / run.config.iterations_per_epoch.max(1) as f64,
+            run.config.train_images,
+            r.name,
+            run.dir.display()
+        );
+    }
+    let summary = match args.resume {
+        Some(_) => run.resume()?,
+        None => run.start()?,
+    };
+    let pct = |e: Option<f64>| e.map_or("-".into(), |e| format!("{:.2}%", 100.0 * e));
+    println!(
+        "{}: test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
+        run.config.arch,
+        pct(summary.last.test_error),
+        pct(summary.last.val_error),
+        100.0 * summary.last.train_error,
+        summary.last.iteration,
+        summary.last.wall_seconds,
+        summary.model_path.display()
+    );
+    Ok(())
+}
+
+/// `resnet train --arch <arch>` with the process's other arguments: the body of the
+/// per-depth examples (`cargo run --release --example resnet56 -- --data cifar10 --plain`).
+pub fn run_example(arch: &str) -> anyhow::Result<()> {
+    #[derive(clap::Parser)]
+    #[command(about = "Trains a network of the paper with its recipe (flags of `resnet train`).")]
+    struct Example {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+    let mut argv = std::env::args_os();
+    let program = argv.next().unwrap_or_else(|| arch.into());
+    let args = std::iter::once(program)
+        .chain(["--arch".into(), arch.into()])
+        .chain(argv);
+    run(<Example as clap::Parser>::parse_from(args).train)
+}

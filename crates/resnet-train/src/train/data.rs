@@ -1,0 +1,291 @@
+//! The data of a training run: its training images with the paper's augmentation, and the
+//! held-out images it is evaluated on.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use resnet_data::augment::PadCropFlip;
+use resnet_data::pipeline::{CifarTrainBatches, batch_seed, epoch_order, imagenet_train_batch};
+use resnet_data::transforms::{PcaLighting, ScaleAugment};
+use resnet_data::{Cifar, DataError, ImageFolder, ImageSet, Normalization, TestProtocol};
+use resnet_model::ResNet;
+
+use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+
+/// Training and evaluation images.
+#[derive(Debug)]
+pub enum TrainingData {
+    /// CIFAR in memory (section 4.2).
+    Cifar {
+        /// Training images (after the validation split).
+        train: ImageSet,
+        /// Held-out training images, if any.
+        val: Option<ImageSet>,
+        /// The test set.
+        test: ImageSet,
+        /// Class names.
+        class_names: Vec<String>,
+        /// Per-pixel mean of `train`.
+        normalization: Normalization,
+    },
+    /// ImageNet-style class folders, decoded on the fly (section 3.4).
+    Folder {
+        /// Training images.
+        train: ImageFolder,
+        /// Validation images (the `val/` folder, or held out of the training folder).
+        val: Option<ImageFolder>,
+        /// Per-channel mean and standard deviation.
+        normalization: Normalization,
+        /// Scale augmentation and crop.
+        scale: ScaleAugment,
+        /// AlexNet-style colour augmentation.
+        lighting: PcaLighting,
+    },
+}
+
+impl TrainingData {
+    /// CIFAR with `held_out` training images set aside for validation (seeded split); the
+    /// per-pixel mean is taken over the remaining training images.
+    pub fn cifar(cifar: Cifar, held_out: usize, seed: u64) -> Result<Self, DataError> {
+        let (train, val) = if held_out > 0 {
+            let (train, val) = cifar.train.split(held_out, seed)?;
+            (train, Some(val))
+        } else {
+            (cifar.train, None)
+        };
+        let normalization = Normalization::mean_image(train.mean_image());
+        Ok(Self::Cifar {
+            train,
+            val,
+            test: cifar.test,
+            class_names: cifar.class_names,
+            normalization,
+        })
+    }
+
+    /// A class-folder tree: `root/train` and `root/val` when both exist, else `root` with
+    /// `held_out` images set aside (seeded) for validation.
+    pub fn folder(root: &Path, held_out: usize, seed: u64) -> Result<Self, DataError> {
+        let (train, val) = if root.join("train").is_dir() && root.join("val").is_dir() {
+            (
+                ImageFolder::open(root.join("train"))?,
+                Some(ImageFolder::open(root.join("val"))?),
+            )
+        } else {
+            let all = ImageFolder::open(root)?;
+            if held_out == 0 {
+                (all, None)
+            } else if held_out >= all.samples.len() {
+                return Err(DataError::Invalid(format!(
+                    "cannot hold out {held_out} of {} images",
+                    all.samples.len()
+                )));
+            } else {
+                let mut samples = all.samples.clone();
+                samples.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+                let val_samples = samples.split_off(samples.len() - held_out);
+                let part = |samples| ImageFolder {
+                    samples,
+                    ..all.clone()
+                };
+                (part(samples), Some(part(val_samples)))
+            }
+        };
+        Ok(Self::Folder {
+            train,
+            val,
+            normalization: Normalization::imagenet(),
+            scale: ScaleAugment::default(),
+            lighting: PcaLighting::default(),
+        })
+    }
+
+    /// Keeps a seeded random subset of `n` training images (quick experiments).
+    pub fn subset(self, n: usize, seed: u64) -> Result<Self, DataError> {
+        if n == 0 || n > self.train_len() {
+            return Err(DataError::Invalid(format!(
+                "a subset of {n} of {} training images",
+                self.train_len()
+            )));
+        }
+        let mut keep = epoch_order(self.train_len(), seed, u64::MAX - 1);
+        keep.truncate(n);
+        keep.sort_unstable();
+        Ok(match self {
+            Self::Cifar {
+                train,
+                val,
+                test,
+                class_names,
+                normalization,
+            } => Self::Cifar {
+                train: train.subset(&keep),
+                val,
+                test,
+                class_names,
+                normalization,
+            },
+            Self::Folder {
+                mut train,
+                val,
+                normalization,
+                scale,
+                lighting,
+            } => {
+                train.samples = keep.iter().map(|&i| train.samples[i].clone()).collect();
+                Self::Folder {
+                    train,
+                    val,
+                    normalization,
+                    scale,
+                    lighting,
+                }
+            }
+        })
+    }
+
+    /// Evaluates on the first `n` validation and test images only.
+    pub fn limit_eval(mut self, n: usize) -> Self {
+        let first = |set: &mut ImageSet| {
+            if set.len() > n {
+                *set = set.subset(&(0..n).collect::<Vec<_>>());
+            }
+        };
+        match &mut self {
+            Self::Cifar { val, test, .. } => {
+                val.iter_mut().for_each(first);
+                first(test);
+            }
+            Self::Folder { val, .. } => {
+                // Evenly spaced: the samples are sorted by class.
+                if let Some(v) = val.as_mut().filter(|v| v.samples.len() > n) {
+                    let step = v.samples.len() / n;
+                    v.samples = v.samples.iter().step_by(step).take(n).cloned().collect();
+                }
+            }
+        }
+        self
+    }
+
+    /// Training images.
+    pub fn train_len(&self) -> usize {
+        match self {
+            Self::Cifar { train, .. } => train.len(),
+            Self::Folder { train, .. } => train.samples.len(),
+        }
+    }
+
+    /// Class names, by label.
+    pub fn class_names(&self) -> &[String] {
+        match self {
+            Self::Cifar { class_names, .. } => class_names,
+            Self::Folder { train, .. } => &train.classes,
+        }
+    }
+
+    /// How pixels become inputs.
+    pub fn normalization(&self) -> &Normalization {
+        match self {
+            Self::Cifar { normalization, .. } | Self::Folder { normalization, .. } => normalization,
+        }
+    }
+
+    /// The input size a trained network sees (32 for CIFAR, the crop for folders).
+    pub fn input_size(&self) -> usize {
+        match self {
+            Self::Cifar { train, .. } => train.shape[1],
+            Self::Folder { scale, .. } => scale.crop as usize,
+        }
+    }
+
+    /// The order in which epoch `epoch` visits the training images.
+    pub fn epoch_order(&self, seed: u64, epoch: u64) -> Vec<usize> {
+        epoch_order(self.train_len(), seed, epoch)
+    }
+
+    /// Batch `batch` of epoch `epoch` (a function of seed, epoch and batch alone), with the
+    /// files that could not be decoded and were left out.
+    pub fn train_batch(
+        &self,
+        order: &[usize],
+        epoch: u64,
+        batch: usize,
+        batch_size: usize,
+        seed: u64,
+    ) -> (ImageSet, Vec<DataError>) {
+        match self {
+            Self::Cifar { train, .. } => {
+                let batches = CifarTrainBatches {
+                    images: train,
+                    batch_size,
+                    seed,
+                    augment: PadCropFlip::default(),
+                };
+                (batches.batch(order, epoch, batch), Vec::new())
+            }
+            Self::Folder {
+                train,
+                scale,
+                lighting,
+                ..
+            } => {
+                let samples: Vec<_> = order[batch * batch_size..(batch + 1) * batch_size]
+                    .iter()
+                    .map(|&i| train.samples[i].clone())
+                    .collect();
+                imagenet_train_batch(
+                    &samples,
+                    train.classes.len(),
+                    scale,
+                    Some(lighting),
+                    batch_seed(seed, epoch, batch as u64),
+                )
+            }
+        }
+    }
+
+    /// Validation and test reports (each when the data has that split).
+    pub fn evaluate(
+        &self,
+        model: &ResNet,
+        device: &Device,
+        batch_size: usize,
+    ) -> Result<(Option<EvalReport>, Option<EvalReport>), DataError> {
+        let models = std::slice::from_ref(model);
+        match self {
+            Self::Cifar {
+                val,
+                test,
+                normalization,
+                ..
+            } => {
+                let settings = EvalSettings {
+                    normalization: normalization.clone(),
+                    protocol: TestProtocol::AsIs,
+                    batch_size,
+                    on_corrupt: OnCorrupt::Fail,
+                };
+                let run = |set: &ImageSet| evaluate_images(models, set, &settings, device, |_| {});
+                Ok((val.as_ref().map(run).transpose()?, Some(run(test)?)))
+            }
+            Self::Folder {
+                val, normalization, ..
+            } => {
+                let settings = EvalSettings {
+                    normalization: normalization.clone(),
+                    protocol: TestProtocol::center_crop(),
+                    batch_size,
+                    on_corrupt: OnCorrupt::Skip,
+                };
+                let report = val
+                    .as_ref()
+                    .map(|v| evaluate_folder(models, v, &settings, device, |_| {}))
+                    .transpose()?;
+                Ok((report, None))
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! What can stop a training run.
+
+use std::path::PathBuf;
+
+use resnet_data::DataError;
+use resnet_model::{ConfigError, WeightsError};
+
+/// A training run's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// An invalid recipe, network or flag combination.
+    #[error("invalid training configuration: {0}")]
+    Config(String),
+    /// The network's config.
+    #[error(transparent)]
+    Network(#[from] ConfigError),
+    /// Reading or writing weights.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// The data.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    #[error(
+        "the training loss became {loss} at iteration {iteration} (lr {lr}); the run stopped. \
+         The last good checkpoint ({checkpoint}) is kept: lower the learning rate or add a \
+         warm-up, then resume"
+    )]
+    NonFinite {
+        /// The bad loss value.
+        loss: f32,
+        /// The iteration (0-based) whose loss it was.
+        iteration: u64,
+        /// Its learning rate.
+        lr: f64,
+        /// Description of the last good checkpoint.
+        checkpoint: String,
+    },
+    /// A run directory that cannot be resumed.
+    #[error("cannot resume {dir}: {reason}")]
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A figure.
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
+    /// File-system errors, with the path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A checkpoint's optimizer state.
+    #[error("optimizer state {path}: {reason}")]
+    Optimizer {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+impl TrainError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}

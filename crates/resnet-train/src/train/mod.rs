@@ -1,0 +1,23 @@
+//! Training: the paper's recipes ([`Recipe`]), the seeded, resumable training loop ([`Run`]),
+//! checkpoints, `metrics.csv` and figures.
+//!
+//! A run directory holds:
+//! - `run.json`: network, recipe (after flags and scaling), data source;
+//! - `metrics.csv`: one row per evaluation ([`MetricsRow`]);
+//! - `checkpoint/`: `model.bpk`, `optimizer.bpk`, `state.json`, replaced atomically;
+//! - `model.bpk`: the final network with its metadata (arch, class names, normalisation);
+//! - `curves.png`, `curves.svg`: training curves in the paper's style.
+
+pub mod checkpoint;
+pub mod data;
+mod error;
+pub mod metrics;
+pub mod recipe;
+pub mod run;
+pub mod schedule;
+
+pub use data::TrainingData;
+pub use error::TrainError;
+pub use metrics::{MetricsRow, read_metrics};
+pub use recipe::{DataKind, Recipe, Schedule, Warmup};
+pub use run::{Progress, Run, RunConfig, RunSummary};

@@ -1,0 +1,439 @@
+//! The training loop.
+//!
+//! A documented custom loop rather than burn's `Learner`: the paper's recipes are
+//! iteration-based (milestones at 32k/48k, stop at 64k), ResNet-110's warm-up ends on a
+//! training-error condition, and a resumed run must be bit-identical to an uninterrupted
+//! one, which needs the data order and augmentation to be a function of (seed, epoch, batch)
+//! and the checkpoint to land at any iteration. Each iteration is: seeded augmented batch ->
+//! forward -> cross-entropy -> backward -> SGD (momentum 0.9, dampening 0, coupled weight
+//! decay, as PyTorch's `SGD`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use resnet_data::batch::{images_to_tensor, labels_to_tensor};
+use resnet_model::{ResNet, ResNetConfig};
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use super::checkpoint::{self, Accumulator, RunState};
+use super::data::TrainingData;
+use super::metrics::{MetricsRow, read_metrics, write_metrics};
+use super::recipe::Recipe;
+use super::schedule::LrSchedule;
+use crate::figures;
+
+/// What a run directory's `run.json` records: enough to resume the run or repeat it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The network's name (as `resnet models` lists it) or a description.
+    pub arch: String,
+    /// The network.
+    pub network: ResNetConfig,
+    /// The recipe, after flags and scaling.
+    pub recipe: Recipe,
+    /// Where the data was read from.
+    pub data: String,
+    /// `--subset`: train on a seeded random subset of this many images.
+    pub subset: Option<usize>,
+    /// `--eval-images`: evaluate on the first this many validation and test images.
+    pub eval_images: Option<usize>,
+    /// Training images used (after the validation split and any subset).
+    pub train_images: usize,
+    /// Iterations per epoch.
+    pub iterations_per_epoch: u64,
+}
+
+/// How a run reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress bar on a terminal, else a line every 30 s and at each evaluation.
+    Auto,
+    /// Lines only.
+    Lines,
+    /// Nothing but errors.
+    Quiet,
+}
+
+/// A run in a directory.
+pub struct Run<'a> {
+    /// The run's configuration.
+    pub config: RunConfig,
+    /// Its data.
+    pub data: &'a TrainingData,
+    /// Where its files go.
+    pub dir: PathBuf,
+    /// The compute device (without autodiff; training adds it).
+    pub device: Device,
+    /// Images per evaluation forward pass.
+    pub eval_batch_size: usize,
+    /// How to report progress.
+    pub progress: Progress,
+}
+
+/// What a finished run leaves.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The final evaluation.
+    pub last: MetricsRow,
+    /// The final network's record.
+    pub model_path: PathBuf,
+}
+
+/// Metadata stored with every checkpoint and the final network, so that it can be evaluated
+/// without flags.
+fn metadata(run: &Run) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("resnet.arch".into(), run.config.arch.clone()),
+        (
+            "resnet.classes".into(),
+            serde_json::to_string(run.data.class_names()).expect("names serialise"),
+        ),
+        (
+            "resnet.normalization".into(),
+            serde_json::to_string(run.data.normalization()).expect("normalisation serialises"),
+        ),
+    ])
+}
+
+fn optimizer(recipe: &Recipe) -> ModuleOptimizer {
+    SgdConfig::new()
+        .with_momentum(Some(
+            MomentumConfig::new()
+                .with_momentum(recipe.momentum)
+                .with_dampening(0.0),
+        ))
+        .with_weight_decay(
+            (recipe.weight_decay > 0.0).then(|| WeightDecayConfig::new(recipe.weight_decay as f32)),
+        )
+        .init()
+}
+
+impl Run<'_> {
+    /// Starts the run from scratch in an empty (or new) directory.
+    pub fn start(&self) -> Result<RunSummary, TrainError> {
+        self.config.recipe.validate()?;
+        if checkpoint::latest(&self.dir).is_some() {
+            return Err(TrainError::Config(format!(
+                "{} already holds a run; resume it (--resume) or choose another --out",
+                self.dir.display()
+            )));
+        }
+        fs::create_dir_all(&self.dir).map_err(TrainError::io(&self.dir))?;
+        let json = serde_json::to_vec_pretty(&self.config).expect("the run config serialises");
+        checkpoint::write_atomically(&self.dir.join("run.json"), &json)?;
+        let device = self.device.clone().autodiff();
+        device.seed(self.config.recipe.seed);
+        let model = self.config.network.init(&device)?;
+        let state = RunState {
+            iteration: 0,
+            schedule: LrSchedule::new(&self.config.recipe),
+            wall_seconds: 0.0,
+            since_eval: Accumulator::default(),
+        };
+        self.train(model, optimizer(&self.config.recipe), state, Vec::new())
+    }
+
+    /// Continues the run from its last checkpoint.
+    pub fn resume(&self) -> Result<RunSummary, TrainError> {
+        let dir = checkpoint::latest(&self.dir).ok_or_else(|| TrainError::Resume {
+            dir: self.dir.clone(),
+            reason: "no checkpoint in it".into(),
+        })?;
+        let loaded = checkpoint::load(
+            &dir,
+            optimizer(&self.config.recipe),
+            &self.device.clone().autodiff(),
+        )?;
+        let metrics_path = self.dir.join("metrics.csv");
+        let mut rows = if metrics_path.exists() {
+            read_metrics(&metrics_path)?
+        } else {
+            Vec::new()
+        };
+        // Rows written after the checkpoint will be written again.
+        rows.retain(|r| r.iteration <= loaded.state.iteration);
+        self.train(loaded.model, loaded.optimizer, loaded.state, rows)
+    }
+
+    /// Reads the `run.json` of a run directory.
+    pub fn read_config(dir: &Path) -> Result<RunConfig, TrainError> {
+        let path = dir.join("run.json");
+        let json = fs::read(&path).map_err(|e| TrainError::Resume {
+            dir: dir.to_path_buf(),
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        serde_json::from_slice(&json).map_err(|e| TrainError::Resume {
+            dir: dir.to_path_buf(),
+            reason: format!("{}: {e}", path.display()),
+        })
+    }
+
+    fn train(
+        &self,
+        mut model: ResNet,
+        mut optimizer: ModuleOptimizer,
+        mut state: RunState,
+        mut rows: Vec<MetricsRow>,
+    ) -> Result<RunSummary, TrainError> {
+        let recipe = &self.config.recipe;
+        let per_epoch = self.config.iterations_per_epoch;
+        if per_epoch == 0 {
+            return Err(TrainError::Config(format!(
+                "{} training images make no batch of {}",
+                self.data.train_len(),
+                recipe.batch_size
+            )));
+        }
+        let eval_every = if recipe.eval_every == 0 {
+            per_epoch
+        } else {
+            recipe.eval_every
+        };
+        let checkpoint_every = if recipe.checkpoint_every == 0 {
+            eval_every
+        } else {
+            recipe.checkpoint_every
+        };
+        let metadata = metadata(self);
+        let device = self.device.clone().autodiff();
+        let loss_fn = CrossEntropyLossConfig::new().init(&device);
+        let progress = Reporter::new(
+            self.progress,
+            recipe.iterations,
+            state.iteration,
+            recipe.batch_size,
+        );
+        let mut last_checkpoint = format!("iteration {}", state.iteration);
+        let mut order: Option<(u64, Vec<usize>)> = None;
+
+        while state.iteration < recipe.iterations {
+            let started = Instant::now();
+            let (epoch, batch) = (
+                state.iteration / per_epoch,
+                (state.iteration % per_epoch) as usize,
+            );
+            if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                order = Some((epoch, self.data.epoch_order(recipe.seed, epoch)));
+            }
+            let (images, skipped) = self.data.train_batch(
+                &order.as_ref().expect("set above").1,
+                epoch,
+                batch,
+                recipe.batch_size,
+                recipe.seed,
+            );
+            for e in &skipped {
+                progress.println(&format!("warning: left out of the batch: {e}"));
+            }
+            if images.is_empty() {
+                return Err(TrainError::Config(format!(
+                    "batch {batch} of epoch {epoch} has no readable image"
+                )));
+            }
+            let lr = state.schedule.lr(recipe, state.iteration);
+            let x = images_to_tensor(
+                &images.pixels,
+                images.shape,
+                self.data.normalization(),
+                &device,
+            );
+            let y = labels_to_tensor(&images.labels, &device);
+            let logits = model.forward(x);
+            let predicted = logits.clone().argmax(1).into_data();
+            let loss = loss_fn.forward(logits, y);
+            let loss_value = loss.clone().into_scalar::<f32>();
+            if !loss_value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    loss: loss_value,
+                    iteration: state.iteration,
+                    lr,
+                    checkpoint: last_checkpoint,
+                });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+
+            let errors = predicted
+                .iter::<i64>()
+                .zip(&images.labels)
+                .filter(|(p, l)| *p as usize != **l)
+                .count();
+            let n = images.len();
+            state
+                .schedule
+                .observe_train_error(recipe, state.iteration, errors as f64 / n as f64);
+            state.iteration += 1;
+            let seconds = started.elapsed().as_secs_f64();
+            state.wall_seconds += seconds;
+            let acc = &mut state.since_eval;
+            acc.loss_sum += loss_value as f64 * n as f64;
+            acc.errors += errors as u64;
+            acc.images += n as u64;
+            acc.seconds += seconds;
+            progress.step(&state, lr, loss_value, per_epoch);
+
+            let done = state.iteration == recipe.iterations;
+            if state.iteration.is_multiple_of(eval_every) || done {
+                let row = self.evaluate(&model, &mut state, lr, per_epoch)?;
+                progress.println(&format_row(&row));
+                rows.push(row);
+                write_metrics(&self.dir.join("metrics.csv"), &rows)?;
+            }
+            if state.iteration.is_multiple_of(checkpoint_every) || done {
+                checkpoint::save(&self.dir, &model, &optimizer, &state, &metadata)?;
+                last_checkpoint = format!(
+                    "{} at iteration {}",
+                    self.dir.join("checkpoint").display(),
+                    state.iteration
+                );
+            }
+        }
+        progress.finish();
+        let model_path = self.dir.join("model.bpk");
+        model.valid().save_record(&model_path, &metadata)?;
+        figures::training_curves(
+            &[(self.config.arch.clone(), rows.clone())],
+            &self.dir.join("curves"),
+        )?;
+        let last = rows
+            .last()
+            .cloned()
+            .ok_or_else(|| TrainError::Config("no evaluation".into()))?;
+        Ok(RunSummary { last, model_path })
+    }
+
+    fn evaluate(
+        &self,
+        model: &ResNet,
+        state: &mut RunState,
+        lr: f64,
+        per_epoch: u64,
+    ) -> Result<MetricsRow, TrainError> {
+        let (val, test) = self
+            .data
+            .evaluate(&model.valid(), &self.device, self.eval_batch_size)?;
+        if let Some(v) = &val
+            && state
+                .schedule
+                .observe_val_error(&self.config.recipe, v.top1_error)
+        {
+            eprintln!("validation error plateaued: learning rate divided");
+        }
+        let acc = std::mem::take(&mut state.since_eval);
+        let images = acc.images.max(1) as f64;
+        Ok(MetricsRow {
+            iteration: state.iteration,
+            epoch: state.iteration as f64 / per_epoch as f64,
+            lr,
+            train_loss: acc.loss_sum / images,
+            train_error: acc.errors as f64 / images,
+            val_error: val.as_ref().map(|r| r.top1_error),
+            val_top5_error: val.as_ref().map(|r| r.top5_error),
+            test_error: test.as_ref().map(|r| r.top1_error),
+            test_top5_error: test.as_ref().map(|r| r.top5_error),
+            images_per_sec: acc.images as f64 / acc.seconds.max(1e-9),
+            wall_seconds: state.wall_seconds,
+        })
+    }
+}
+
+fn format_row(row: &MetricsRow) -> String {
+    let pct = |e: Option<f64>| e.map_or("-".into(), |e| format!("{:.2}%", 100.0 * e));
+    format!(
+        "iter {} epoch {:.2} lr {:.4} train loss {:.4} train err {:.2}% val err {} test err {} {:.0} img/s {:.0}s",
+        row.iteration,
+        row.epoch,
+        row.lr,
+        row.train_loss,
+        100.0 * row.train_error,
+        pct(row.val_error),
+        pct(row.test_error),
+        row.images_per_sec,
+        row.wall_seconds
+    )
+}
+
+/// Progress: a bar on a terminal, periodic lines otherwise (never a line per batch).
+struct Reporter {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    total: u64,
+    batch_size: usize,
+    last_line: std::cell::Cell<Instant>,
+}
+
+const LINE_EVERY: Duration = Duration::from_secs(30);
+
+impl Reporter {
+    fn new(mode: Progress, total: u64, done: u64, batch_size: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (mode == Progress::Auto && terminal).then(|| {
+            let bar = ProgressBar::new(total).with_position(done);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} it, ETA {eta} {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Self {
+            lines: mode != Progress::Quiet && bar.is_none(),
+            bar,
+            total,
+            batch_size,
+            last_line: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn step(&self, state: &RunState, lr: f64, loss: f32, per_epoch: u64) {
+        let acc = &state.since_eval;
+        let speed = acc.images as f64 / acc.seconds.max(1e-9);
+        let error = acc.errors as f64 / acc.images.max(1) as f64;
+        let epoch = state.iteration as f64 / per_epoch as f64;
+        if let Some(bar) = &self.bar {
+            bar.set_position(state.iteration);
+            bar.set_message(format!(
+                "epoch {epoch:.2} loss {loss:.3} train err {:.1}% lr {lr:.4} {speed:.0} img/s",
+                100.0 * error
+            ));
+        } else if self.lines && self.last_line.get().elapsed() >= LINE_EVERY {
+            self.last_line.set(Instant::now());
+            eprintln!(
+                "iter {} epoch {epoch:.2} loss {loss:.4} train err {:.2}% lr {lr:.4} {speed:.0} img/s, ETA {}",
+                state.iteration,
+                100.0 * error,
+                indicatif::HumanDuration(Duration::from_secs_f64(
+                    (self.total - state.iteration) as f64 * acc.seconds
+                        / (acc.images as f64 / self.batch_size as f64).max(1.0)
+                ))
+            );
+        }
+    }
+
+    fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The learning rate at each iteration: the recipe's schedule and warm-up, with the state
+//! they carry (saved in checkpoints so that a resumed run continues it exactly).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::recipe::{Recipe, Schedule};
+
+/// The schedule's state between iterations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrSchedule {
+    /// Whether warm-up is over (or there is none).
+    pub warmed_up: bool,
+    /// Training errors of the last iterations, for the warm-up's test.
+    pub recent_errors: VecDeque<f64>,
+    /// Plateau schedule: the factor applied so far.
+    pub plateau_scale: f64,
+    /// Plateau schedule: the best validation error seen.
+    pub best_val_error: Option<f64>,
+    /// Plateau schedule: evaluations since the last improvement.
+    pub evals_without_improvement: u32,
+}
+
+impl LrSchedule {
+    /// The state at the start of a run.
+    pub fn new(recipe: &Recipe) -> Self {
+        Self {
+            warmed_up: recipe.warmup.is_none(),
+            recent_errors: VecDeque::new(),
+            plateau_scale: 1.0,
+            best_val_error: None,
+            evals_without_improvement: 0,
+        }
+    }
+
+    /// The learning rate of iteration `iteration` (0-based).
+    pub fn lr(&self, recipe: &Recipe, iteration: u64) -> f64 {
+        if let (false, Some(w)) = (self.warmed_up, &recipe.warmup) {
+            return w.lr;
+        }
+        match &recipe.schedule {
+            Schedule::Steps { milestones, factor } => {
+                let passed = milestones.iter().filter(|&&m| iteration >= m).count();
+                recipe.lr * factor.powi(passed as i32)
+            }
+            Schedule::Plateau { min_lr, .. } => (recipe.lr * self.plateau_scale).max(*min_lr),
+        }
+    }
+
+    /// Records the training error of iteration `iteration`; ends warm-up when due.
+    pub fn observe_train_error(&mut self, recipe: &Recipe, iteration: u64, error: f64) {
+        let Some(w) = &recipe.warmup else { return };
+        if self.warmed_up {
+            return;
+        }
+        self.recent_errors.push_back(error);
+        if self.recent_errors.len() > w.window {
+            self.recent_errors.pop_front();
+        }
+        let mean = self.recent_errors.iter().sum::<f64>() / self.recent_errors.len() as f64;
+        if (self.recent_errors.len() == w.window && mean < w.until_train_error)
+            || iteration + 1 >= w.max_iterations
+        {
+            self.warmed_up = true;
+            self.recent_errors.clear();
+        }
+    }
+
+    /// Records a validation error; a plateau schedule lowers the rate when it stalls.
+    /// Returns whether the rate fell.
+    pub fn observe_val_error(&mut self, recipe: &Recipe, error: f64) -> bool {
+        let Schedule::Plateau {
+            factor,
+            patience,
+            threshold,
+            ..
+        } = &recipe.schedule
+        else {
+            return false;
+        };
+        match self.best_val_error {
+            Some(best) if error > best - threshold => {
+                self.evals_without_improvement += 1;
+                if self.evals_without_improvement >= *patience {
+                    self.plateau_scale *= factor;
+                    self.evals_without_improvement = 0;
+                    self.best_val_error = Some(best.min(error));
+                    return true;
+                }
+            }
+            _ => {
+                self.best_val_error = Some(error);
+                self.evals_without_improvement = 0;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_fall_at_the_milestones() {
+        let r = Recipe::cifar();
+        let s = LrSchedule::new(&r);
+        assert_eq!(s.lr(&r, 0), 0.1);
+        assert_eq!(s.lr(&r, 31_999), 0.1);
+        assert!((s.lr(&r, 32_000) - 0.01).abs() < 1e-12);
+        assert!((s.lr(&r, 48_000) - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn warmup_ends_below_80_percent_error() {
+        let r = Recipe::cifar_warmup();
+        let mut s = LrSchedule::new(&r);
+        for i in 0..100 {
+            assert_eq!(s.lr(&r, i), 0.01);
+            s.observe_train_error(&r, i, 0.9);
+        }
+        for i in 100..119 {
+            s.observe_train_error(&r, i, 0.7);
+            assert!(!s.warmed_up, "the window still holds errors above 80%");
+        }
+        s.observe_train_error(&r, 119, 0.7);
+        assert!(s.warmed_up);
+        assert_eq!(s.lr(&r, 120), 0.1);
+    }
+
+    #[test]
+    fn plateau_divides_after_patience() {
+        let r = Recipe::imagenet();
+        let mut s = LrSchedule::new(&r);
+        assert!(!s.observe_val_error(&r, 0.5));
+        assert!(!s.observe_val_error(&r, 0.4));
+        assert!(!s.observe_val_error(&r, 0.4));
+        assert!(!s.observe_val_error(&r, 0.41));
+        assert!(s.observe_val_error(&r, 0.4));
+        assert!((s.lr(&r, 0) - 0.01).abs() < 1e-12);
+    }
+}

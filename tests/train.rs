@@ -1,0 +1,173 @@
+//! `resnet train` end to end on generated CIFAR data: resume after SIGKILL is bit-exact, a
+//! diverging run stops with a clear error and keeps its checkpoint, and a run leaves its
+//! files (config, metrics, checkpoint, final model, figures).
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use resnet::model::record::load_record_file;
+use resnet::train::train::read_metrics;
+use resnet_testkit::cifar::write_cifar10;
+use resnet_testkit::module_values;
+
+fn resnet() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_resnet"));
+    command.env("BURN_DEVICE", "flex");
+    command
+}
+
+/// A short ResNet-20 run on 5 x 64 generated images: 18 batches of 16 per epoch, so 40
+/// iterations cross two epoch boundaries. `extra` flags come first.
+fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
+    let defaults = [
+        ("--iterations", "40"),
+        ("--batch-size", "16"),
+        ("--eval-every", "10"),
+        ("--checkpoint-every", "4"),
+        ("--held-out", "32"),
+        ("--seed", "7"),
+    ];
+    let mut v: Vec<String> = ["train", "--arch", "resnet20", "--quiet"]
+        .into_iter()
+        .chain(extra.split_whitespace())
+        .map(String::from)
+        .collect();
+    for (flag, value) in defaults {
+        if !extra.contains(flag) {
+            v.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    v.extend(["--data".into(), data.display().to_string()]);
+    v.extend(["--out".into(), out.display().to_string()]);
+    v
+}
+
+fn check(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "resnet failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn checkpoint_iteration(run: &Path) -> Option<u64> {
+    let state = std::fs::read(run.join("checkpoint/state.json")).ok()?;
+    let state: serde_json::Value = serde_json::from_slice(&state).ok()?;
+    state["iteration"].as_u64()
+}
+
+#[test]
+fn resume_after_kill_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, resumed) = (dir.path().join("whole"), dir.path().join("resumed"));
+
+    check(
+        resnet()
+            .args(train_args(&data, &whole, ""))
+            .output()
+            .unwrap(),
+    );
+    for file in [
+        "run.json",
+        "metrics.csv",
+        "model.bpk",
+        "curves.png",
+        "curves.svg",
+    ] {
+        assert!(whole.join(file).is_file(), "{file} was written");
+    }
+
+    let mut child = resnet()
+        .args(train_args(&data, &resumed, ""))
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while checkpoint_iteration(&resumed).is_none_or(|i| i < 12) {
+        assert!(start.elapsed() < Duration::from_secs(600), "no checkpoint");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed_at = checkpoint_iteration(&resumed).unwrap();
+    assert!(
+        killed_at < 40,
+        "killed mid-run (last checkpoint {killed_at})"
+    );
+    assert!(!resumed.join("model.bpk").exists(), "killed before the end");
+
+    let args = ["train", "--quiet", "--resume", resumed.to_str().unwrap()];
+    check(resnet().args(args).output().unwrap());
+
+    let device = burn::tensor::Device::flex();
+    let load =
+        |run: &Path| module_values(&load_record_file(run.join("model.bpk"), &device).unwrap());
+    let (a, b) = (load(&whole), load(&resumed));
+    assert_eq!(a.len(), b.len());
+    for (i, (ta, tb)) in a.iter().zip(&b).enumerate() {
+        // Bit for bit: compare the bit patterns, not the values with a tolerance.
+        let bits = |t: &(Vec<usize>, Vec<f32>)| t.1.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert!(
+            ta.0 == tb.0 && bits(ta) == bits(tb),
+            "tensor {i} differs after resuming from iteration {killed_at}"
+        );
+    }
+    let (ma, mb) = (
+        read_metrics(&whole.join("metrics.csv")).unwrap(),
+        read_metrics(&resumed.join("metrics.csv")).unwrap(),
+    );
+    let key = |m: &[resnet::train::train::MetricsRow]| {
+        m.iter()
+            .map(|r| {
+                (
+                    r.iteration,
+                    r.lr,
+                    r.train_loss,
+                    r.train_error,
+                    r.val_error,
+                    r.test_error,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&ma), key(&mb));
+    assert_eq!(ma.len(), 4);
+    println!("resumed from iteration {killed_at} of 40: final weights identical");
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let out = dir.path().join("run");
+    let args = train_args(&data, &out, "--lr 1e12 --checkpoint-every 1");
+    let output = resnet().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a run with lr 1e12 must fail");
+    assert!(stderr.contains("the training loss became"), "{stderr}");
+    assert!(out.join("checkpoint/state.json").is_file(), "{stderr}");
+    assert!(!out.join("model.bpk").exists());
+    println!("{}", stderr.trim());
+}
+
+#[test]
+fn bad_training_configs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 8, 4);
+    let out = dir.path().join("run");
+    let output = resnet()
+        .args(train_args(&data, &out, "--batch-size 0"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("batch size must be positive"), "{stderr}");
+
+    let resume = ["train", "--resume", out.to_str().unwrap()];
+    let output = resnet().args(resume).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot resume"));
+}
