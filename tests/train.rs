@@ -136,6 +136,23 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
     assert_eq!(key(&ma), key(&mb));
     assert_eq!(ma.len(), 4);
     println!("resumed from iteration {killed_at} of 40: final weights identical");
+
+    // Both runs overlaid, as `resnet plot` draws them.
+    let stem = dir.path().join("overlay");
+    let plot = [
+        "plot",
+        whole.to_str().unwrap(),
+        resumed.to_str().unwrap(),
+        "--out",
+    ];
+    check(resnet().args(plot).arg(&stem).output().unwrap());
+    let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("iterations"),
+        "an SVG with axes"
+    );
+    let png = std::fs::read(stem.with_extension("png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG file");
 }
 
 #[test]
@@ -170,4 +187,57 @@ fn bad_training_configs_are_refused() {
     let output = resnet().args(resume).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot resume"));
+}
+
+#[test]
+fn analyze_responses_of_the_public_checkpoints() {
+    let (Some(data), Some(weights)) = (
+        resnet_testkit::shared("data/cifar10/cifar-10-binary.tar.gz"),
+        resnet_testkit::shared("weights/cifar10-akamaster"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("responses");
+    let output = check(
+        resnet()
+            .args([
+                "analyze",
+                "responses",
+                "--arch",
+                "resnet20",
+                "resnet32",
+                "--weights",
+            ])
+            .args([weights.join("resnet20.th"), weights.join("resnet32.th")])
+            .arg("--data")
+            .arg(&data)
+            .args(["--images", "200", "--mean", "0.485,0.456,0.406"])
+            .args(["--std", "0.229,0.224,0.225", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    let csv = std::fs::read_to_string(out.with_extension("csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let layers = |model: &str| rows.iter().filter(|r| r[0] == model).count();
+    // 3x3 layers: the first conv and two per basic block.
+    assert_eq!((layers("resnet20"), layers("resnet32")), (19, 31));
+    let mean = |model: &str| {
+        let stds: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[0] == model)
+            .map(|r| r[3].parse().unwrap())
+            .collect();
+        stds.iter().sum::<f64>() / stds.len() as f64
+    };
+    assert!(rows.iter().all(|r| r[3].parse::<f64>().unwrap() > 0.0));
+    // Fig. 7: the deeper residual network responds less.
+    assert!(mean("resnet32") < mean("resnet20"), "{csv}");
+    assert!(out.with_extension("png").is_file() && out.with_extension("svg").is_file());
+    print!("{}", String::from_utf8_lossy(&output.stdout));
 }

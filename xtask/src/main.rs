@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every check CI runs: fmt, clippy, tests, the wgpu test and the cuda build check.
+    /// Run every check CI runs: fmt, clippy, tests, benchmark build, the wgpu test and the cuda
+    /// build check.
     Ci,
     /// Run the backend benchmarks; write docs/benchmarks.md and docs/benchmarks.{png,svg}.
     Bench {
@@ -96,6 +97,7 @@ fn ci() -> anyhow::Result<()> {
             "warnings",
         ],
         &["test", "--workspace"],
+        &["bench", "--workspace", "--no-run"],
         &["test", "--features", "wgpu", "--test", "backends"],
     ] {
         print!("{}", cargo(args)?);

@@ -118,15 +118,16 @@ mod tests {
         let mut s = LrSchedule::new(&r);
         for i in 0..100 {
             assert_eq!(s.lr(&r, i), 0.01);
-            s.observe_train_error(&r, i, 0.9);
+            s.observe_train_error(&r, i, 0.95);
         }
-        for i in 100..119 {
-            s.observe_train_error(&r, i, 0.7);
-            assert!(!s.warmed_up, "the window still holds errors above 80%");
+        // The mean of the last 20 errors: (13 x 0.95 + 7 x 0.55) / 20 = 0.81, then 0.79.
+        for i in 100..107 {
+            s.observe_train_error(&r, i, 0.55);
+            assert!(!s.warmed_up, "the window's mean is still above 80%");
         }
-        s.observe_train_error(&r, 119, 0.7);
+        s.observe_train_error(&r, 107, 0.55);
         assert!(s.warmed_up);
-        assert_eq!(s.lr(&r, 120), 0.1);
+        assert_eq!(s.lr(&r, 108), 0.1);
     }
 
     #[test]
