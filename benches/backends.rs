@@ -147,7 +147,8 @@ fn bench(c: &mut Criterion) {
                     })
                 });
             } else {
-                let model = network(w, &device).valid();
+                // As `resnet eval` runs it: BN folded into the convolutions.
+                let model = network(w, &device).valid().fold_batch_norm();
                 let (x, _) = inputs(w, &device);
                 group.bench_function(BenchmarkId::from_parameter(w.name()), |b| {
                     b.iter(|| model.forward(x.clone()).into_data())

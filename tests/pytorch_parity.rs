@@ -19,11 +19,25 @@ fn check(arch: &str, weights: &str, io: &str) {
         .valid();
     let input: Tensor<4> = fixture(&io, "input", &device);
     let expected: Tensor<2> = fixture(&io, "logits", &device);
-    let diff = max_abs_diff(model.forward(input), expected);
+    let logits = model.forward(input.clone());
+    let diff = max_abs_diff(logits.clone(), expected.clone());
     println!("{arch}: max |logits - PyTorch| = {diff:.2e}");
     assert!(
         diff <= TOLERANCE,
         "{arch}: max abs diff {diff} > {TOLERANCE}"
+    );
+
+    // BN folded into the convolutions: the same function, within float rounding.
+    let folded = model.fold_batch_norm().forward(input);
+    let scale = logits.clone().abs().max().into_scalar::<f32>();
+    let fold_diff = max_abs_diff(folded.clone(), logits);
+    println!(
+        "{arch}: BN folded: max |diff| = {fold_diff:.2e} (logits up to {scale:.1}); vs PyTorch {:.2e}",
+        max_abs_diff(folded, expected)
+    );
+    assert!(
+        fold_diff <= 1e-4 * scale.max(1.0),
+        "{arch}: folding changed the logits by {fold_diff}"
     );
 }
 

@@ -1,6 +1,6 @@
 //! [`ConvBn`]: a convolution followed by batch normalisation, the unit every layer is made of.
 
-use burn::module::{Initializer, Module};
+use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
@@ -14,6 +14,10 @@ pub struct ConvBn {
     pub conv: Conv2d,
     /// Batch normalisation of its output.
     pub bn: BatchNorm,
+    /// Whether BN has been folded into the convolution ([`ConvBn::fold_batch_norm`]): the
+    /// convolution then computes `BN(conv(x))` alone and `bn` is unused.
+    #[module(skip)]
+    pub folded: bool,
 }
 
 impl ConvBn {
@@ -35,12 +39,38 @@ impl ConvBn {
         .init(device);
         // PyTorch's defaults (eps 1e-5, momentum 0.1), which the public checkpoints assume.
         let bn = BatchNormConfig::new(spec.out_channels).init(device);
-        Self { conv, bn }
+        Self {
+            conv,
+            bn,
+            folded: false,
+        }
     }
 
     /// `BN(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        match self.folded {
+            true => self.conv.forward(x),
+            false => self.bn.forward(self.conv.forward(x)),
+        }
+    }
+
+    /// Folds inference-mode BN into the convolution: with `s = gamma / sqrt(var + eps)`, the
+    /// weights become `W * s` (per output channel) and the bias `beta - mean * s`. One pass
+    /// over the output instead of BN's several; for inference only (a folded layer no longer
+    /// trains BN, and its record has a bias that the unfolded network lacks).
+    pub fn fold_batch_norm(mut self) -> Self {
+        if self.folded {
+            return self;
+        }
+        let bn = &self.bn;
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt();
+        let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
+        let [out, _, _, _] = self.conv.weight.dims();
+        let weight = self.conv.weight.val() * scale.reshape([out, 1, 1, 1]);
+        self.conv.weight = Param::initialized(self.conv.weight.id, weight);
+        self.conv.bias = Some(Param::from_tensor(shift));
+        self.folded = true;
+        self
     }
 
     /// Side of the (square) kernel.

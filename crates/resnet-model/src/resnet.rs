@@ -112,6 +112,25 @@ impl ResNet {
         self.fc.forward(pooled)
     }
 
+    /// Folds every BN into the convolution before it ([`ConvBn::fold_batch_norm`]): the same
+    /// outputs in inference, fewer passes over memory. Call it on a [`Module::valid`] network
+    /// that will only run inference.
+    pub fn fold_batch_norm(mut self) -> Self {
+        self.stem = self.stem.fold_batch_norm();
+        for stage in &mut self.stages {
+            for block in &mut stage.blocks {
+                block.layers = std::mem::take(&mut block.layers)
+                    .into_iter()
+                    .map(ConvBn::fold_batch_norm)
+                    .collect();
+                if let Some(shortcut) = &mut block.shortcut {
+                    shortcut.projection = shortcut.projection.take().map(ConvBn::fold_batch_norm);
+                }
+            }
+        }
+        self
+    }
+
     /// Replaces the classifier with a freshly initialised one for `classes` classes
     /// (fine-tuning on a new dataset); the rest of the network keeps its weights.
     pub fn with_num_classes(mut self, classes: usize) -> Result<Self, ConfigError> {

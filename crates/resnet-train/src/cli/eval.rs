@@ -108,7 +108,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let models = args
         .weights
         .iter()
-        .map(|w| Ok(load_model(args.arch.as_deref(), w, args.classes, &device)?.valid()))
+        .map(|w| {
+            Ok(load_model(args.arch.as_deref(), w, args.classes, &device)?
+                .valid()
+                .fold_batch_norm())
+        })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
     let per_channel = match (&args.mean, &args.std) {
         (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),

@@ -39,7 +39,9 @@ pub struct InferArgs {
 
 pub fn run(args: InferArgs) -> anyhow::Result<()> {
     let (spec, device) = args.device.device()?;
-    let model = load_model(args.arch.as_deref(), &args.weights, args.classes, &device)?.valid();
+    let model = load_model(args.arch.as_deref(), &args.weights, args.classes, &device)?
+        .valid()
+        .fold_batch_norm();
     let input: Tensor<4> = read_tensor(&args.input, "input", &device)?;
     let [n, channels, h, w] = input.dims();
     let expected = model.config().in_channels;

@@ -320,9 +320,11 @@ impl Run<'_> {
         lr: f64,
         per_epoch: u64,
     ) -> Result<MetricsRow, TrainError> {
-        let (val, test) = self
-            .data
-            .evaluate(&model.valid(), &self.device, self.eval_batch_size)?;
+        let (val, test) = self.data.evaluate(
+            &model.valid().fold_batch_norm(),
+            &self.device,
+            self.eval_batch_size,
+        )?;
         if let Some(v) = &val
             && state
                 .schedule
