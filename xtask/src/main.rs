@@ -37,6 +37,9 @@ enum Task {
         /// PyTorch's figures from benches/pytorch_reference.py, as an extra column.
         #[arg(long)]
         pytorch: Option<PathBuf>,
+        /// Rewrite the report from the last run's results without running the benchmarks.
+        #[arg(long)]
+        report_only: bool,
     },
     /// Regenerate the model table of README.md from `resnet models`.
     Readme {
@@ -57,7 +60,8 @@ fn main() -> anyhow::Result<()> {
             features,
             only,
             pytorch,
-        } => bench::run(&features, only.as_deref(), pytorch.as_deref()),
+            report_only,
+        } => bench::run(&features, only.as_deref(), pytorch.as_deref(), report_only),
     }
 }
 
