@@ -241,3 +241,57 @@ fn analyze_responses_of_the_public_checkpoints() {
     assert!(out.with_extension("png").is_file() && out.with_extension("svg").is_file());
     print!("{}", String::from_utf8_lossy(&output.stdout));
 }
+
+/// The ImageNet path end to end on the shared 32x32 class-folder sample, upscaled by the
+/// pipeline (scale augmentation to [256, 480], 224 crops): ResNet-18 trains a few iterations,
+/// then its record is evaluated with 10-crop testing (one image per class).
+#[test]
+fn imagenet_path_on_the_folder_sample() {
+    let Some(sample) = resnet_testkit::shared("data/cifar10-imagefolder-sample") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = "train --arch resnet18 --iterations 2 --batch-size 4 --held-out 10 --quiet";
+    check(
+        resnet()
+            .args(args.split_whitespace())
+            .arg("--data")
+            .arg(&sample)
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .unwrap(),
+    );
+    let rows = read_metrics(&run.join("metrics.csv")).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].val_error.is_some() && rows[0].val_top5_error.is_some());
+
+    let few = dir.path().join("few");
+    for class in std::fs::read_dir(&sample).unwrap() {
+        let class = class.unwrap().path();
+        let mut images: Vec<_> = std::fs::read_dir(&class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        images.sort();
+        let target = few.join(class.file_name().unwrap());
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::copy(&images[0], target.join(images[0].file_name().unwrap())).unwrap();
+    }
+    let output = check(
+        resnet()
+            .args(["eval", "--tta", "10crop", "--json", "--weights"])
+            .arg(run.join("model.bpk"))
+            .arg("--data")
+            .arg(&few)
+            .output()
+            .unwrap(),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["total"], 10, "{report}");
+    println!(
+        "resnet18, 2 iterations: 10-crop top-1 error {}",
+        report["top1_error"]
+    );
+}
