@@ -286,8 +286,12 @@ pub fn run_example(arch: &str) -> anyhow::Result<()> {
     }
     let mut argv = std::env::args_os();
     let program = argv.next().unwrap_or_else(|| arch.into());
-    let args = std::iter::once(program)
-        .chain(["--arch".into(), arch.into()])
-        .chain(argv);
+    let rest: Vec<std::ffi::OsString> = argv.collect();
+    // A resumed run knows its network.
+    let arch_flag = match rest.iter().any(|a| a == "--resume") {
+        true => vec![],
+        false => vec!["--arch".into(), arch.into()],
+    };
+    let args = std::iter::once(program).chain(arch_flag).chain(rest);
     run(<Example as clap::Parser>::parse_from(args).train)
 }
