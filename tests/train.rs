@@ -187,6 +187,29 @@ fn bad_training_configs_are_refused() {
     let output = resnet().args(resume).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot resume"));
+
+    // A run resumes on its own data only (the data order depends on the image count).
+    let args = "--iterations 2 --batch-size 8 --held-out 8 --eval-every 2 --checkpoint-every 2";
+    check(
+        resnet()
+            .args(train_args(&data, &out, args))
+            .output()
+            .unwrap(),
+    );
+    let other = write_cifar10(&dir.path().join("other"), 16, 4);
+    let output = resnet()
+        .args([
+            "train",
+            "--resume",
+            out.to_str().unwrap(),
+            "--data",
+            other.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("the run was started on 32"), "{stderr}");
 }
 
 #[test]

@@ -58,8 +58,8 @@ pub struct ResponsesArgs {
     #[arg(long, default_value = "responses")]
     pub out: PathBuf,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 200)]
-    pub batch_size: usize,
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
     /// The compute device.
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -107,7 +107,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
             &model,
             &test,
             &normalization,
-            args.batch_size,
+            args.batch_size as usize,
             &device,
             |n| bar.inc(n as u64),
         )?;

@@ -27,7 +27,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
-    #[arg(long, conflicts_with_all = ["arch", "out"])]
+    #[arg(long, conflicts_with_all = [
+        "arch", "out", "plain", "recipe", "epochs", "iterations", "batch_size", "lr", "momentum",
+        "weight_decay", "seed", "held_out", "subset", "eval_every", "checkpoint_every", "eval_images",
+    ])]
     pub resume: Option<PathBuf>,
     /// Recipe: cifar, cifar-warmup (ResNet-110's warm-up) or imagenet. Default: the paper's
     /// for the network.
@@ -70,8 +73,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub eval_images: Option<usize>,
     /// Images per evaluation forward pass.
-    #[arg(long, default_value_t = 500)]
-    pub eval_batch_size: usize,
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub eval_batch_size: u32,
     /// Progress as plain lines even on a terminal.
     #[arg(long)]
     pub log_lines: bool,
@@ -115,6 +118,9 @@ pub fn load_data(
         data = data.subset(n, seed)?;
     }
     if let Some(n) = eval_images {
+        if n == 0 {
+            return Err(TrainError::Config("--eval-images must be positive".into()));
+        }
         data = data.limit_eval(n);
     }
     Ok(data)
@@ -220,6 +226,23 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 config.subset,
                 config.eval_images,
             )?;
+            // The data order is a function of the image count: it must be the run's data.
+            if data.train_len() != config.train_images
+                || data.class_names().len() != config.network.num_classes
+            {
+                return Err(TrainError::Resume {
+                    dir: dir.clone(),
+                    reason: format!(
+                        "{source} has {} training images in {} classes; the run was started \
+                         on {} in {}",
+                        data.train_len(),
+                        data.class_names().len(),
+                        config.train_images,
+                        config.network.num_classes
+                    ),
+                }
+                .into());
+            }
             (config, data, dir.clone())
         }
         None => {
@@ -236,7 +259,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         data: &data,
         dir,
         device,
-        eval_batch_size: args.eval_batch_size,
+        eval_batch_size: args.eval_batch_size as usize,
         progress: args.progress(),
     };
     if args.progress() != Progress::Quiet {

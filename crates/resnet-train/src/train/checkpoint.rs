@@ -83,16 +83,24 @@ pub fn save(
             path: optimizer_path.clone(),
             reason: e.to_string(),
         })?;
+    for file in [MODEL, OPTIMIZER] {
+        let path = staging.join(file);
+        fs::File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(TrainError::io(&path))?;
+    }
     let json = serde_json::to_vec_pretty(state).expect("the run state serialises");
     write_atomically(&staging.join(STATE), &json)?;
 
     // Swap in: current -> previous, staging -> current, drop previous. A crash between the
     // renames leaves `checkpoint.old` complete, which `latest` falls back to.
     let (current, previous) = (run_dir.join(CURRENT), run_dir.join(PREVIOUS));
-    if previous.exists() {
-        fs::remove_dir_all(&previous).map_err(TrainError::io(&previous))?;
-    }
     if current.exists() {
+        // Only now is `checkpoint.old` redundant: after a crash between the renames below it
+        // is the one complete checkpoint, and stays until `staging` has replaced it.
+        if previous.exists() {
+            fs::remove_dir_all(&previous).map_err(TrainError::io(&previous))?;
+        }
         fs::rename(&current, &previous).map_err(TrainError::io(&current))?;
     }
     fs::rename(&staging, &current).map_err(TrainError::io(&staging))?;

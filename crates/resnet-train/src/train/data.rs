@@ -170,6 +170,14 @@ impl TrainingData {
         self
     }
 
+    /// Whether there are validation images.
+    pub fn has_validation(&self) -> bool {
+        match self {
+            Self::Cifar { val, .. } => val.as_ref().is_some_and(|v| !v.is_empty()),
+            Self::Folder { val, .. } => val.as_ref().is_some_and(|v| !v.samples.is_empty()),
+        }
+    }
+
     /// Training images.
     pub fn train_len(&self) -> usize {
         match self {
@@ -284,6 +292,11 @@ impl TrainingData {
                     .as_ref()
                     .map(|v| evaluate_folder(models, v, &settings, device, |_| {}))
                     .transpose()?;
+                if report.as_ref().is_some_and(|r| r.total == 0) {
+                    return Err(DataError::Invalid(
+                        "no validation image could be read".into(),
+                    ));
+                }
                 Ok((report, None))
             }
         }

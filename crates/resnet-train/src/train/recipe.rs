@@ -180,7 +180,7 @@ impl Recipe {
         }
     }
 
-    /// The same schedule shape over `iterations`: step milestones (and the warm-up's cap)
+    /// The same schedule shape over `iterations`: step milestones and the warm-up's cap
     /// are scaled proportionally, e.g. CIFAR's 32k/48k of 64k become 50% and 75%.
     pub fn scaled_to(mut self, iterations: u64) -> Self {
         let scale =
@@ -189,6 +189,9 @@ impl Recipe {
             for m in milestones.iter_mut() {
                 *m = scale(*m);
             }
+        }
+        if let Some(w) = &mut self.warmup {
+            w.max_iterations = scale(w.max_iterations).max(1);
         }
         self.iterations = iterations;
         self

@@ -29,7 +29,7 @@ use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
 use super::data::TrainingData;
 use super::metrics::{MetricsRow, read_metrics, write_metrics};
-use super::recipe::Recipe;
+use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
 use crate::figures;
 
@@ -123,6 +123,13 @@ impl Run<'_> {
     /// Starts the run from scratch in an empty (or new) directory.
     pub fn start(&self) -> Result<RunSummary, TrainError> {
         self.config.recipe.validate()?;
+        if matches!(self.config.recipe.schedule, Schedule::Plateau { .. })
+            && !self.data.has_validation()
+        {
+            return Err(TrainError::Config(
+                "a plateau schedule needs validation images (a val/ folder or --held-out N)".into(),
+            ));
+        }
         if checkpoint::latest(&self.dir).is_some() {
             return Err(TrainError::Config(format!(
                 "{} already holds a run; resume it (--resume) or choose another --out",
@@ -214,7 +221,10 @@ impl Run<'_> {
             state.iteration,
             recipe.batch_size,
         );
-        let mut last_checkpoint = format!("iteration {}", state.iteration);
+        let mut last_checkpoint = match state.iteration {
+            0 => "none yet: start again".to_string(),
+            i => format!("iteration {i}"),
+        };
         let mut order: Option<(u64, Vec<usize>)> = None;
 
         while state.iteration < recipe.iterations {
@@ -302,10 +312,11 @@ impl Run<'_> {
         progress.finish();
         let model_path = self.dir.join("model.bpk");
         model.valid().save_record(&model_path, &metadata)?;
-        figures::training_curves(
-            &[(self.config.arch.clone(), rows.clone())],
-            &self.dir.join("curves"),
-        )?;
+        // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
+        let runs = [(self.config.arch.clone(), rows.clone())];
+        if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves")) {
+            eprintln!("warning: {e}");
+        }
         let last = rows
             .last()
             .cloned()
