@@ -28,48 +28,67 @@ pub struct LayerResponse {
     pub std_all: f64,
 }
 
-/// Running sums of one layer's responses, per channel.
-#[derive(Debug, Clone)]
-struct Moments {
+/// Count, mean and sum of squared deviations: merged exactly across batches and channels
+/// (Chan et al.), without the cancellation of `E[x^2] - E[x]^2`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
     count: f64,
-    sum: Vec<f64>,
-    sum_sq: Vec<f64>,
+    mean: f64,
+    m2: f64,
 }
+
+impl Stats {
+    fn merge(self, other: Stats) -> Stats {
+        let count = self.count + other.count;
+        if count == 0.0 {
+            return self;
+        }
+        let delta = other.mean - self.mean;
+        Stats {
+            count,
+            mean: self.mean + delta * other.count / count,
+            m2: self.m2 + other.m2 + delta * delta * self.count * other.count / count,
+        }
+    }
+
+    fn std(&self) -> f64 {
+        (self.m2 / self.count.max(1.0)).sqrt()
+    }
+}
+
+/// One layer's statistics, per channel.
+#[derive(Debug, Clone, Default)]
+struct Moments(Vec<Stats>);
 
 impl Moments {
     fn add(&mut self, response: Tensor<4>) {
         let [n, c, h, w] = response.dims();
         let per_channel = response.swap_dims(0, 1).reshape([c, n * h * w]);
+        let mean = per_channel.clone().mean_dim(1);
+        let m2 = (per_channel - mean.clone()).powi_scalar(2).sum_dim(1);
         let to_vec = |t: Tensor<2>| -> Vec<f32> {
             t.into_data().try_to_vec::<f32>().expect("f32 responses")
         };
-        let sum = to_vec(per_channel.clone().sum_dim(1));
-        let sum_sq = to_vec(per_channel.powi_scalar(2).sum_dim(1));
-        if self.sum.is_empty() {
-            self.sum = vec![0.0; c];
-            self.sum_sq = vec![0.0; c];
+        let (mean, m2) = (to_vec(mean), to_vec(m2));
+        self.0.resize(c, Stats::default());
+        for (ch, stats) in self.0.iter_mut().enumerate() {
+            let batch = Stats {
+                count: (n * h * w) as f64,
+                mean: mean[ch] as f64,
+                m2: m2[ch] as f64,
+            };
+            *stats = stats.merge(batch);
         }
-        for ch in 0..c {
-            self.sum[ch] += sum[ch] as f64;
-            self.sum_sq[ch] += sum_sq[ch] as f64;
-        }
-        self.count += (n * h * w) as f64;
     }
 
     fn response(&self, layer: usize) -> LayerResponse {
-        let c = self.sum.len();
-        let var = |s: f64, sq: f64, n: f64| (sq / n - (s / n).powi(2)).max(0.0);
-        let std = (0..c)
-            .map(|ch| var(self.sum[ch], self.sum_sq[ch], self.count).sqrt())
-            .sum::<f64>()
-            / c as f64;
-        let total: f64 = self.sum.iter().sum();
-        let total_sq: f64 = self.sum_sq.iter().sum();
+        let c = self.0.len();
+        let all = self.0.iter().fold(Stats::default(), |a, &b| a.merge(b));
         LayerResponse {
             layer,
             channels: c,
-            std,
-            std_all: var(total, total_sq, self.count * c as f64).sqrt(),
+            std: self.0.iter().map(Stats::std).sum::<f64>() / c.max(1) as f64,
+            std_all: all.std(),
         }
     }
 }
@@ -95,16 +114,7 @@ pub fn layer_responses(
             device,
         );
         let (_, responses) = model.forward_responses(x);
-        if moments.is_empty() {
-            moments = vec![
-                Moments {
-                    count: 0.0,
-                    sum: Vec::new(),
-                    sum_sq: Vec::new()
-                };
-                responses.len()
-            ];
-        }
+        moments.resize(responses.len(), Moments::default());
         for (m, r) in moments.iter_mut().zip(responses) {
             m.add(r);
         }
@@ -180,4 +190,30 @@ pub fn plot(
             ),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stats;
+
+    fn direct(xs: &[f64]) -> Stats {
+        let count = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / count;
+        let m2 = xs.iter().map(|x| (x - mean).powi(2)).sum();
+        Stats { count, mean, m2 }
+    }
+
+    #[test]
+    fn merged_batches_equal_the_whole() {
+        // A large mean and a small spread: where E[x^2] - E[x]^2 cancels.
+        let xs: Vec<f64> = (0..1000).map(|i| 1e4 + (i % 7) as f64 * 1e-2).collect();
+        let merged = [&xs[..300], &xs[300..301], &xs[301..]]
+            .iter()
+            .map(|part| direct(part))
+            .fold(Stats::default(), Stats::merge);
+        let whole = direct(&xs);
+        assert!((merged.mean - whole.mean).abs() < 1e-9);
+        assert!((merged.std() - whole.std()).abs() < 1e-9 * whole.std().max(1.0));
+        assert!(whole.std() > 0.01);
+    }
 }

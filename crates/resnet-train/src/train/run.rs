@@ -400,6 +400,8 @@ impl Reporter {
                 .expect("a valid template")
                 .progress_chars("=> "),
             );
+            // A resumed run: the rate is measured from here, not from iteration 0.
+            bar.reset_eta();
             bar
         });
         Self {
