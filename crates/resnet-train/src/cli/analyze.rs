@@ -4,12 +4,11 @@ use std::path::PathBuf;
 
 use burn::module::Module;
 use indicatif::ProgressBar;
-use resnet_data::download::locate_cifar;
 use resnet_data::{Cifar, Normalization};
 use resnet_model::load_model;
 
 use super::DeviceArgs;
-use super::eval::{Rgb, stored_normalization};
+use super::eval::{Rgb, locate_data, stored_normalization};
 use crate::responses::{layer_responses, plot, write_csv};
 
 /// Arguments of `resnet analyze`.
@@ -82,7 +81,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         args.labels.is_empty() || args.labels.len() == args.weights.len(),
         "give one label per weights file"
     );
-    let cifar = Cifar::load(locate_cifar(&args.data, |_, _| {})?.path)?;
+    let cifar = Cifar::load(locate_data(&args.data)?)?;
     let mut test = cifar.test;
     if let Some(n) = args.images.filter(|&n| n < test.len()) {
         test = test.subset(&(0..n).collect::<Vec<_>>());

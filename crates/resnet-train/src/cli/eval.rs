@@ -125,11 +125,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size as usize,
         on_corrupt: args.on_corrupt,
     };
-    let located = locate_cifar(&args.data, download_progress())?;
-    if let Some(warning) = &located.warning {
-        eprintln!("warning: {warning}");
-    }
-    let data = located.path;
+    let data = locate_data(&args.data)?;
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
         let folder = ImageFolder::open(folder_root(&data, args.split))?;
@@ -198,6 +194,16 @@ fn folder_root(data: &Path, split: Split) -> PathBuf {
     } else {
         data.to_path_buf()
     }
+}
+
+/// `--data`: a path, or a dataset name downloaded (with a progress bar) into the cache; a
+/// warning about the data (e.g. an unverified local archive) is printed.
+pub(super) fn locate_data(source: &str) -> Result<PathBuf, resnet_data::DataError> {
+    let located = locate_cifar(source, download_progress())?;
+    if let Some(warning) = &located.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(located.path)
 }
 
 /// A progress bar for a download (drawn only while bytes arrive).

@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use resnet_data::Cifar;
-use resnet_data::download::locate_cifar;
 use resnet_model::{Stem, resolve_arch};
 
 use super::DeviceArgs;
+use super::eval::locate_data;
+use crate::train::metrics::percent as pct;
 use crate::train::{DataKind, Progress, Recipe, Run, RunConfig, TrainError, TrainingData};
 
 /// Arguments of `resnet train`.
@@ -95,8 +96,7 @@ pub fn load_data(
     subset: Option<usize>,
     eval_images: Option<usize>,
 ) -> Result<TrainingData, TrainError> {
-    let located = locate_cifar(source, |_, _| {})?;
-    let path = located.path;
+    let path = locate_data(source)?;
     let mut data = if Cifar::looks_like(&path) {
         TrainingData::cifar(Cifar::load(&path)?, held_out, seed)?
     } else {
@@ -284,7 +284,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(_) => run.resume()?,
         None => run.start()?,
     };
-    let pct = |e: Option<f64>| e.map_or("-".into(), |e| format!("{:.2}%", 100.0 * e));
     println!(
         "{}: test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
         run.config.arch,

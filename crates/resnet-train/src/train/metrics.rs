@@ -34,6 +34,11 @@ pub struct MetricsRow {
     pub wall_seconds: f64,
 }
 
+/// An error rate as a percentage, `-` when there is none.
+pub fn percent(error: Option<f64>) -> String {
+    error.map_or("-".into(), |e| format!("{:.2}%", 100.0 * e))
+}
+
 /// Reads a run's `metrics.csv`.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
     let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;

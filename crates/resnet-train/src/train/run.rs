@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
 use super::data::TrainingData;
-use super::metrics::{MetricsRow, read_metrics, write_metrics};
+use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
 use crate::figures;
@@ -362,7 +362,6 @@ impl Run<'_> {
 }
 
 fn format_row(row: &MetricsRow) -> String {
-    let pct = |e: Option<f64>| e.map_or("-".into(), |e| format!("{:.2}%", 100.0 * e));
     format!(
         "iter {} epoch {:.2} lr {:.4} train loss {:.4} train err {:.2}% val err {} test err {} {:.0} img/s {:.0}s",
         row.iteration,
