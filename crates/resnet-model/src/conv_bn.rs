@@ -5,6 +5,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
+use crate::kernels;
 use crate::plan::ConvSpec;
 
 /// Convolution (no bias: BN's beta takes its role) followed by batch normalisation.
@@ -48,9 +49,15 @@ impl ConvBn {
 
     /// `BN(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match self.folded {
-            true => self.conv.forward(x),
-            false => self.bn.forward(self.conv.forward(x)),
+        // The padding is `kernel / 2`, as built in `new`.
+        let (stride, padding) = (self.conv.stride[0], self.kernel_size() / 2);
+        let y = kernels::conv2d(x, self.conv.weight.val(), stride, padding);
+        match (self.folded, &self.conv.bias) {
+            (true, Some(bias)) => {
+                let channels = bias.dims()[0];
+                y + bias.val().reshape([1, channels, 1, 1])
+            }
+            _ => kernels::batch_norm(&self.bn, y),
         }
     }
 

@@ -27,6 +27,7 @@ pub mod block;
 pub mod config;
 pub mod conv_bn;
 pub mod error;
+pub mod kernels;
 pub mod load;
 pub mod plan;
 pub mod pytorch;

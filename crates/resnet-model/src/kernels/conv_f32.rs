@@ -1,0 +1,377 @@
+//! Convolution in f32 on the CPU, for flex: per image an im2col matrix and one `gemm`, images in
+//! parallel. The same geometry serves the forward product and both backward products:
+//!
+//! - forward: `Y_n = W · col(X_n)`
+//! - input gradient: `dX_n = col⁻¹(Wᵀ · dY_n)` (col2im adds the columns back into the image)
+//! - weight gradient: `dW = Σ_n dY_n · col(X_n)ᵀ`
+//!
+//! with `W` seen as `[out_channels, in_channels·k·k]` and `col(X_n)` as `[in_channels·k·k,
+//! out_pixels]`. Tensors are NCHW and contiguous, as burn's are, so every operand is used in
+//! place: no layout conversion, no transposed copy.
+
+use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
+
+/// Shape of one convolution: square kernel, the same stride and zero padding on both axes,
+/// no groups, no dilation (every convolution of the paper).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+}
+
+impl Geometry {
+    /// Output height and width.
+    pub fn output(&self) -> [usize; 2] {
+        self.input
+            .map(|side| (side + 2 * self.padding - self.kernel) / self.stride + 1)
+    }
+
+    fn in_pixels(&self) -> usize {
+        self.input[0] * self.input[1]
+    }
+
+    fn out_pixels(&self) -> usize {
+        let [h, w] = self.output();
+        h * w
+    }
+
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    fn col_rows(&self) -> usize {
+        self.in_channels * self.kernel * self.kernel
+    }
+
+    /// A 1x1 convolution with stride 1 reads its input as the im2col matrix itself.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == 1 && self.stride == 1 && self.padding == 0
+    }
+
+    /// For kernel offset `k` along an axis of input length `len` and output length `out`: the
+    /// output positions whose input position `o·stride + k − padding` lies inside the image.
+    fn valid_outputs(&self, k: usize, len: usize, out: usize) -> std::ops::Range<usize> {
+        let (s, p) = (self.stride, self.padding);
+        let first = p.saturating_sub(k).div_ceil(s);
+        let last = (len + p).saturating_sub(k).div_ceil(s).min(out);
+        first.min(last)..last
+    }
+
+    /// Calls `f(row, oh, ow_range, input_offset)` for every run of one im2col row that reads
+    /// the input: row `row`, output row `oh`, output columns `ow_range`, whose first input
+    /// element is at `input_offset` within the image (then every `stride` elements).
+    fn for_each_run(&self, mut f: impl FnMut(usize, usize, std::ops::Range<usize>, usize)) {
+        let [h, w] = self.input;
+        let [oh_len, ow_len] = self.output();
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        for c in 0..self.in_channels {
+            for ki in 0..k {
+                let rows = self.valid_outputs(ki, h, oh_len);
+                for kj in 0..k {
+                    let row = (c * k + ki) * k + kj;
+                    let cols = self.valid_outputs(kj, w, ow_len);
+                    if cols.is_empty() {
+                        continue;
+                    }
+                    for oh in rows.clone() {
+                        let ih = oh * s + ki - p;
+                        let iw = cols.start * s + kj - p;
+                        f(row, oh, cols.clone(), c * h * w + ih * w + iw);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `col(x_n)` into `col` (`col_rows × out_pixels`), zeros where the kernel overhangs.
+    fn im2col(&self, x_n: &[f32], col: &mut [f32]) {
+        let [h, w] = self.input;
+        let [oh_len, ow_len] = self.output();
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let mut rows = col.chunks_exact_mut(oh_len * ow_len);
+        for c in 0..self.in_channels {
+            for ki in 0..k {
+                let valid_rows = self.valid_outputs(ki, h, oh_len);
+                for kj in 0..k {
+                    let cols = self.valid_outputs(kj, w, ow_len);
+                    let row = rows.next().expect("col has col_rows rows");
+                    // Every element written once: zeros outside the image, input inside.
+                    for (oh, dst) in row.chunks_exact_mut(ow_len).enumerate() {
+                        if !valid_rows.contains(&oh) || cols.is_empty() {
+                            dst.fill(0.0);
+                            continue;
+                        }
+                        dst[..cols.start].fill(0.0);
+                        dst[cols.end..].fill(0.0);
+                        let start = c * h * w + (oh * s + ki - p) * w + cols.start * s + kj - p;
+                        let dst = &mut dst[cols.clone()];
+                        match s {
+                            1 => dst.copy_from_slice(&x_n[start..start + dst.len()]),
+                            _ => dst
+                                .iter_mut()
+                                .zip(x_n[start..].iter().step_by(s))
+                                .for_each(|(d, &v)| *d = v),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the columns of `col` back into the image `dx_n` (the adjoint of [`Self::im2col`]).
+    fn col2im(&self, col: &[f32], dx_n: &mut [f32]) {
+        let [_, ow_len] = self.output();
+        let out_pixels = self.out_pixels();
+        let s = self.stride;
+        self.for_each_run(|row, oh, cols, start| {
+            let src = &col[row * out_pixels + oh * ow_len..][cols];
+            match s {
+                // Contiguous slices, so that the addition vectorises.
+                1 => dx_n[start..start + src.len()]
+                    .iter_mut()
+                    .zip(src)
+                    .for_each(|(d, &v)| *d += v),
+                _ => dx_n[start..]
+                    .iter_mut()
+                    .step_by(s)
+                    .zip(src)
+                    .for_each(|(d, &v)| *d += v),
+            }
+        });
+    }
+}
+
+/// A row-major or transposed view of a matrix for [`matmul`].
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// `rows × cols` stored row by row.
+    fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a `cols × rows` matrix stored row by row.
+    fn transposed(data: &'a [f32], rows: usize) -> Self {
+        Self {
+            data,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+}
+
+/// `dst (m × n, row-major) = [dst +] lhs (m × k) · rhs (k × n)`, on the calling thread: the
+/// callers parallelise over images, which keeps both cores busy for every layer.
+fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: View, rhs: View) {
+    let extent = |v: View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride + 1;
+    assert!(dst.len() >= m * n && lhs.data.len() >= extent(lhs, m, k));
+    assert!(rhs.data.len() >= extent(rhs, k, n));
+    // SAFETY: the assertions above keep every access of the three strided views in bounds,
+    // and `dst` is borrowed mutably, so it aliases neither operand.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`; returns the
+/// `[batch, out, oh, ow]` output.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
+    let mut y = vec![0.0; g.batch * g.out_channels * out_pixels];
+    let lhs = View::rows(weight, rows);
+    y.par_chunks_mut(g.out_channels * out_pixels)
+        .zip(x.par_chunks(g.in_channels * g.in_pixels()))
+        .for_each_init(Vec::new, |col, (y_n, x_n)| {
+            let col = im2col_or_input(g, x_n, col);
+            let rhs = View::rows(col, out_pixels);
+            matmul(g.out_channels, out_pixels, rows, y_n, false, lhs, rhs);
+        });
+    y
+}
+
+/// Gradient with respect to the input, from the output gradient `dy`.
+pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
+    let mut dx = vec![0.0; g.batch * g.in_channels * g.in_pixels()];
+    let lhs = View::transposed(weight, rows);
+    dx.par_chunks_mut(g.in_channels * g.in_pixels())
+        .zip(dy.par_chunks(g.out_channels * out_pixels))
+        .for_each_init(Vec::new, |col, (dx_n, dy_n)| {
+            let rhs = View::rows(dy_n, out_pixels);
+            if g.is_pointwise() {
+                return matmul(rows, out_pixels, g.out_channels, dx_n, false, lhs, rhs);
+            }
+            col.resize(rows * out_pixels, 0.0);
+            matmul(rows, out_pixels, g.out_channels, col, false, lhs, rhs);
+            g.col2im(col, dx_n);
+        });
+    dx
+}
+
+/// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
+pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
+    let len = g.out_channels * rows;
+    // One accumulator per rayon task (a few per thread), summed at the end.
+    x.par_chunks(g.in_channels * g.in_pixels())
+        .zip(dy.par_chunks(g.out_channels * out_pixels))
+        .fold(
+            || (vec![0.0; len], Vec::new()),
+            |(mut dw, mut col), (x_n, dy_n)| {
+                let lhs = View::rows(dy_n, out_pixels);
+                let rhs = View::transposed(im2col_or_input(g, x_n, &mut col), out_pixels);
+                matmul(g.out_channels, rows, out_pixels, &mut dw, true, lhs, rhs);
+                (dw, col)
+            },
+        )
+        .map(|(dw, _)| dw)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| vec![0.0; len])
+}
+
+/// `col(x_n)`, built in `buffer`, or `x_n` itself for a pointwise convolution.
+fn im2col_or_input<'a>(g: &Geometry, x_n: &'a [f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
+    if g.is_pointwise() {
+        return x_n;
+    }
+    buffer.resize(g.col_rows() * g.out_pixels(), 0.0);
+    g.im2col(x_n, buffer);
+    buffer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct definition of the convolution, for checking the im2col path.
+    fn naive(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
+        let [h, wd] = g.input;
+        let [oh_len, ow_len] = g.output();
+        let mut y = vec![0.0; g.batch * g.out_channels * oh_len * ow_len];
+        for n in 0..g.batch {
+            for o in 0..g.out_channels {
+                for oh in 0..oh_len {
+                    for ow in 0..ow_len {
+                        let mut sum = 0.0;
+                        for c in 0..g.in_channels {
+                            for ki in 0..g.kernel {
+                                for kj in 0..g.kernel {
+                                    let ih = (oh * g.stride + ki) as isize - g.padding as isize;
+                                    let iw = (ow * g.stride + kj) as isize - g.padding as isize;
+                                    if ih < 0 || iw < 0 || ih >= h as isize || iw >= wd as isize {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.in_channels + c) * h + ih as usize) * wd
+                                        + iw as usize;
+                                    let wi =
+                                        ((o * g.in_channels + c) * g.kernel + ki) * g.kernel + kj;
+                                    sum += x[xi] * w[wi];
+                                }
+                            }
+                        }
+                        y[((n * g.out_channels + o) * oh_len + oh) * ow_len + ow] = sum;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32)
+            .map(|v| v / (1u32 << 24) as f32 - 0.5)
+            .collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum()
+    }
+
+    const SHAPES: [(usize, usize, [usize; 2], usize, usize, usize, usize); 6] = [
+        (2, 3, [7, 5], 4, 3, 1, 1),
+        (1, 5, [8, 8], 6, 3, 2, 1),
+        (3, 4, [9, 7], 5, 1, 2, 0),
+        (2, 6, [5, 5], 3, 1, 1, 0),
+        (1, 2, [11, 10], 3, 7, 2, 3),
+        (2, 3, [2, 3], 2, 3, 2, 1),
+    ];
+
+    #[test]
+    fn forward_matches_the_definition_and_the_gradients_are_its_adjoints() {
+        for (batch, in_channels, input, out_channels, kernel, stride, padding) in SHAPES {
+            let g = Geometry {
+                batch,
+                in_channels,
+                input,
+                out_channels,
+                kernel,
+                stride,
+                padding,
+            };
+            let x = values(batch * in_channels * input[0] * input[1], 1);
+            let w = values(out_channels * g.col_rows(), 2);
+            let y = forward(&g, &x, &w);
+            let expected = naive(&g, &x, &w);
+            for (a, b) in y.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-5, "{g:?}: {a} vs {b}");
+            }
+            // <dY, conv(X, W)> = <input_grad(W, dY), X> = <weight_grad(X, dY), W>.
+            let dy = values(y.len(), 3);
+            let reference = dot(&dy, &y);
+            let via_x = dot(&input_grad(&g, &w, &dy), &x);
+            let via_w = dot(&weight_grad(&g, &x, &dy), &w);
+            let tolerance = 1e-4 * reference.abs().max(1.0);
+            assert!(
+                (via_x - reference).abs() < tolerance,
+                "{g:?}: {via_x} vs {reference}"
+            );
+            assert!(
+                (via_w - reference).abs() < tolerance,
+                "{g:?}: {via_w} vs {reference}"
+            );
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Operations the network runs through kernels of its own where burn's generic path is slow.
+//!
+//! On burn's `flex` CPU backend, the backward products of a convolution and batch
+//! normalisation in training mode run through generic defaults (the weight gradient as a
+//! convolution of transposed copies, the input gradient as a scatter-add transposed
+//! convolution, BN as a dozen element-wise passes) that dominate a training step
+//! (docs/profile.md). With this crate's `flex` feature, f32 tensors on flex use
+//! [`conv_f32`]'s im2col + gemm kernels and [`batch_norm_f32`]'s fused passes instead, through
+//! burn's backend-extension mechanism. Every other backend, and other dtypes, keep burn's own ops.
+
+#[cfg(feature = "flex")]
+pub mod batch_norm_f32;
+#[cfg(feature = "flex")]
+pub mod conv_f32;
+#[cfg(feature = "flex")]
+mod flex;
+
+use burn::nn::BatchNorm;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor};
+
+/// Convolution without bias, square kernel, `stride` and zero `padding` on both axes: burn's
+/// `conv2d`, or this crate's kernels where it has them.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x.device()) {
+        use burn::backend::Dispatch;
+        use flex::ResNetKernels;
+        let y = <Dispatch as ResNetKernels>::resnet_conv2d(
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            stride,
+            padding,
+        );
+        return Tensor::from_dispatch(y);
+    }
+    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+    burn::tensor::module::conv2d(x, weight, None, options)
+}
+
+/// `bn.forward(x)`, with the batch statistics computed by this crate's kernels when `x` is on
+/// flex with autodiff and `bn` trains; the running statistics are updated as burn does.
+pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    if !(device.is_autodiff() && bn.training.is_enabled() && runs_on_flex(&device)) {
+        return bn.forward(x);
+    }
+    let (y, mean, var) = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let momentum = bn.momentum;
+    let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let running = state.value_sync().to_device(&device);
+        let running = running.mul_scalar(1.0 - momentum) + batch.detach().mul_scalar(momentum);
+        state.update(running.detach());
+    };
+    update(&bn.running_mean, mean);
+    update(&bn.running_var, var);
+    y
+}
+
+/// Batch normalisation in training mode: the output, and the batch mean and biased variance
+/// of every channel.
+pub fn batch_norm_train(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x.device()) {
+        use burn::backend::Dispatch;
+        use flex::ResNetKernels;
+        let (y, mean, var) = <Dispatch as ResNetKernels>::resnet_batch_norm_train(
+            x.into_dispatch(),
+            gamma.into_dispatch(),
+            beta.into_dispatch(),
+            epsilon,
+        );
+        return (
+            Tensor::from_dispatch(y),
+            Tensor::from_dispatch(mean),
+            Tensor::from_dispatch(var),
+        );
+    }
+    let result = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
+    (result.output, result.mean, result.variance)
+}
+
+/// Whether tensors on `device` live on flex, with or without autodiff.
+pub fn runs_on_flex(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::DispatchDevice;
+        match device.as_dispatch() {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+            // Reachable when other backends are compiled in.
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}

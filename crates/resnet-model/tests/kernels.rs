@@ -1,0 +1,142 @@
+//! The crate's own kernels against burn's generic path on the same inputs: outputs and both
+//! gradients, on the shapes of the paper's networks and on awkward ones.
+
+use burn::tensor::module::{batch_norm_train, conv2d};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+use resnet_model::kernels;
+
+/// Largest difference relative to the largest magnitude of `expected`.
+fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
+    let scale: f32 = expected.clone().abs().max().into_scalar();
+    let scale = scale.max(1e-6);
+    let error: f32 = (actual - expected).abs().max().into_scalar();
+    error / scale
+}
+
+/// (batch, in, out, side, kernel, stride)
+const CASES: [(usize, usize, usize, usize, usize, usize); 8] = [
+    (4, 16, 16, 32, 3, 1), // CIFAR stage 1
+    (3, 16, 32, 32, 3, 2), // CIFAR stage change
+    (1, 3, 16, 32, 3, 1),  // stem, batch 1
+    (2, 7, 5, 9, 3, 2),    // channels not multiples of 8, odd side
+    (2, 13, 11, 10, 3, 1), // odd channels
+    (2, 12, 20, 15, 1, 2), // projection shortcut, odd side
+    (2, 24, 10, 6, 1, 1),  // bottleneck 1x1
+    (1, 3, 8, 29, 7, 2),   // ImageNet stem on an odd side
+];
+
+#[test]
+fn flex_convolution_equals_burns_forward_and_gradients() {
+    let device = Device::flex().autodiff();
+    assert!(kernels::runs_on_flex(&device));
+    for (batch, cin, cout, side, kernel, stride) in CASES {
+        let padding = kernel / 2;
+        let case = format!("batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}");
+        let x = Tensor::<4>::random(
+            [batch, cin, side, side],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let w = Tensor::<4>::random(
+            [cout, cin, kernel, kernel],
+            Distribution::Normal(0.0, 0.3),
+            &device,
+        );
+        let [oh, ow] = [side; 2].map(|s| (s + 2 * padding - kernel) / stride + 1);
+        // A loss whose gradient differs at every output element.
+        let loss_weights = Tensor::<4>::random(
+            [batch, cout, oh, ow],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let run = |custom: bool| {
+            let (x, w) = (
+                x.clone().detach().require_grad(),
+                w.clone().detach().require_grad(),
+            );
+            let y = match custom {
+                true => kernels::conv2d(x.clone(), w.clone(), stride, padding),
+                false => {
+                    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+                    conv2d(x.clone(), w.clone(), None, options)
+                }
+            };
+            let grads = (y.clone() * loss_weights.clone().detach()).sum().backward();
+            let dx = x.grad(&grads).expect("input gradient");
+            let dw = w.grad(&grads).expect("weight gradient");
+            (y.detach(), dx, dw)
+        };
+        let (y, dx, dw) = run(true);
+        let (y_ref, dx_ref, dw_ref) = run(false);
+        for (what, a, b) in [
+            ("output", y, y_ref),
+            ("input grad", dx, dx_ref),
+            ("weight grad", dw, dw_ref),
+        ] {
+            let error = relative_error(a, b);
+            assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
+        }
+    }
+}
+
+#[test]
+fn inference_device_uses_the_kernels_without_autodiff() {
+    let device = Device::flex();
+    let x = Tensor::<4>::random([2, 5, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    let w = Tensor::<4>::random([6, 5, 3, 3], Distribution::Normal(0.0, 1.0), &device);
+    let expected = conv2d(
+        x.clone(),
+        w.clone(),
+        None,
+        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+    );
+    assert!(relative_error(kernels::conv2d(x, w, 1, 1), expected) < 1e-5);
+}
+
+#[test]
+fn flex_batch_norm_equals_burns_forward_statistics_and_gradients() {
+    let device = Device::flex().autodiff();
+    // (batch, channels, height, width); inputs off-centre, as convolution outputs are.
+    for [batch, channels, h, w] in [[4, 16, 32, 32], [1, 5, 7, 9], [3, 13, 8, 8], [2, 64, 1, 1]] {
+        let case = format!("{batch}x{channels}x{h}x{w}");
+        let normal = |dims: Vec<usize>, mean, std| {
+            Tensor::<4>::random(dims, Distribution::Normal(mean, std), &device).detach()
+        };
+        let x = normal(vec![batch, channels, h, w], 3.0, 2.0);
+        let gamma = normal(vec![1, 1, 1, channels], 1.0, 0.5).reshape([channels]);
+        let beta = normal(vec![1, 1, 1, channels], 0.0, 0.5).reshape([channels]);
+        let loss_weights = normal(vec![batch, channels, h, w], 0.0, 1.0);
+        let run = |custom: bool| {
+            let (x, gamma, beta) = (
+                x.clone().require_grad(),
+                gamma.clone().require_grad(),
+                beta.clone().require_grad(),
+            );
+            let (y, mean, var) = match custom {
+                true => kernels::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5),
+                false => {
+                    let r = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+                    (r.output, r.mean, r.variance)
+                }
+            };
+            let grads = (y.clone() * loss_weights.clone()).sum().backward();
+            let as4 = |t: Tensor<1>| t.reshape([1, 1, 1, channels]);
+            [
+                ("output", y.detach()),
+                ("mean", as4(mean.detach())),
+                ("variance", as4(var.detach())),
+                ("input grad", x.grad(&grads).expect("input gradient")),
+                (
+                    "gamma grad",
+                    as4(gamma.grad(&grads).expect("gamma gradient")),
+                ),
+                ("beta grad", as4(beta.grad(&grads).expect("beta gradient"))),
+            ]
+        };
+        for ((what, a), (_, b)) in run(true).into_iter().zip(run(false)) {
+            let error = relative_error(a, b);
+            assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
+        }
+    }
+}
