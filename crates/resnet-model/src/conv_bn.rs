@@ -51,13 +51,11 @@ impl ConvBn {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         // The padding is `kernel / 2`, as built in `new`.
         let (stride, padding) = (self.conv.stride[0], self.kernel_size() / 2);
-        let y = kernels::conv2d(x, self.conv.weight.val(), stride, padding);
-        match (self.folded, &self.conv.bias) {
-            (true, Some(bias)) => {
-                let channels = bias.dims()[0];
-                y + bias.val().reshape([1, channels, 1, 1])
-            }
-            _ => kernels::batch_norm(&self.bn, y),
+        let bias = self.conv.bias.as_ref().map(|bias| bias.val());
+        let y = kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding);
+        match self.folded {
+            true => y,
+            false => kernels::batch_norm(&self.bn, y),
         }
     }
 

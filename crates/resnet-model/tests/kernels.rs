@@ -56,7 +56,7 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
                 w.clone().detach().require_grad(),
             );
             let y = match custom {
-                true => kernels::conv2d(x.clone(), w.clone(), stride, padding),
+                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding),
                 false => {
                     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
                     conv2d(x.clone(), w.clone(), None, options)
@@ -81,17 +81,23 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
 }
 
 #[test]
-fn inference_device_uses_the_kernels_without_autodiff() {
-    let device = Device::flex();
-    let x = Tensor::<4>::random([2, 5, 8, 8], Distribution::Normal(0.0, 1.0), &device);
-    let w = Tensor::<4>::random([6, 5, 3, 3], Distribution::Normal(0.0, 1.0), &device);
-    let expected = conv2d(
-        x.clone(),
-        w.clone(),
-        None,
-        ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
-    );
-    assert!(relative_error(kernels::conv2d(x, w, 1, 1), expected) < 1e-5);
+fn inference_convolution_with_bias_equals_burns() {
+    // Plain flex (inference) and flex with autodiff (the bias added by tracked operations).
+    for device in [Device::flex(), Device::flex().autodiff()] {
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<4>::random([2, 5, 9, 9], normal, &device);
+        let w = Tensor::<4>::random([6, 5, 3, 3], normal, &device);
+        let b = Tensor::<1>::random([6], normal, &device);
+        for stride in [1, 2] {
+            let options = ConvOptions::new([stride; 2], [1, 1], [1, 1], 1);
+            let expected = conv2d(x.clone(), w.clone(), Some(b.clone()), options);
+            let actual = kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), stride, 1);
+            assert!(
+                relative_error(actual, expected) < 1e-5,
+                "{device:?}, stride {stride}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -95,6 +95,9 @@ impl Geometry {
 
     /// Writes `col(x_n)` into `col` (`col_rows × out_pixels`), zeros where the kernel overhangs.
     fn im2col(&self, x_n: &[f32], col: &mut [f32]) {
+        if self.stride == 1 && self.output() == self.input {
+            return self.im2col_same(x_n, col);
+        }
         let [h, w] = self.input;
         let [oh_len, ow_len] = self.output();
         let (k, s, p) = (self.kernel, self.stride, self.padding);
@@ -121,6 +124,46 @@ impl Geometry {
                                 .iter_mut()
                                 .zip(x_n[start..].iter().step_by(s))
                                 .for_each(|(d, &v)| *d = v),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::im2col`] for a stride-1 convolution whose output is as large as its input (3x3
+    /// with padding 1): each row of `col` is the input plane shifted by the kernel offset, so
+    /// it is one contiguous copy, then the few elements that wrapped around a row edge are zeroed.
+    fn im2col_same(&self, x_n: &[f32], col: &mut [f32]) {
+        let [h, w] = self.input;
+        let (k, p, plane) = (self.kernel, self.padding, h * w);
+        let mut rows = col.chunks_exact_mut(plane);
+        for src in x_n.chunks_exact(plane) {
+            for ki in 0..k {
+                let valid_rows = self.valid_outputs(ki, h, h);
+                for kj in 0..k {
+                    let cols = self.valid_outputs(kj, w, w);
+                    let dst = rows.next().expect("col has col_rows rows");
+                    // dst[q] = src[q + shift] wherever that lies in the plane.
+                    let shift = (ki * w + kj) as isize - (p * w + p) as isize;
+                    let lo = (valid_rows.start * w).max((-shift).max(0) as usize);
+                    let hi = (valid_rows.end * w).min((plane as isize - shift).max(0) as usize);
+                    if lo >= hi {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    let from = (lo as isize + shift) as usize;
+                    dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
+                    if cols != (0..w) {
+                        for line in dst
+                            .chunks_exact_mut(w)
+                            .take(valid_rows.end)
+                            .skip(valid_rows.start)
+                        {
+                            line[..cols.start].fill(0.0);
+                            line[cols.end..].fill(0.0);
                         }
                     }
                 }
@@ -212,9 +255,9 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: 
     }
 }
 
-/// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`; returns the
-/// `[batch, out, oh, ow]` output.
-pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+/// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`, `bias` (if any)
+/// `[out]`; returns the `[batch, out, oh, ow]` output.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
     let mut y = vec![0.0; g.batch * g.out_channels * out_pixels];
     let lhs = View::rows(weight, rows);
@@ -223,7 +266,21 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
         .for_each_init(Vec::new, |col, (y_n, x_n)| {
             let col = im2col_or_input(g, x_n, col);
             let rhs = View::rows(col, out_pixels);
-            matmul(g.out_channels, out_pixels, rows, y_n, false, lhs, rhs);
+            // The bias as the product's starting value: no separate pass over the output.
+            if let Some(bias) = bias {
+                for (y, &b) in y_n.chunks_exact_mut(out_pixels).zip(bias) {
+                    y.fill(b);
+                }
+            }
+            matmul(
+                g.out_channels,
+                out_pixels,
+                rows,
+                y_n,
+                bias.is_some(),
+                lhs,
+                rhs,
+            );
         });
     y
 }
@@ -330,7 +387,9 @@ mod tests {
         a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum()
     }
 
-    const SHAPES: [(usize, usize, [usize; 2], usize, usize, usize, usize); 6] = [
+    const SHAPES: [(usize, usize, [usize; 2], usize, usize, usize, usize); 8] = [
+        (1, 2, [6, 9], 3, 5, 1, 2),
+        (2, 2, [1, 4], 3, 3, 1, 1),
         (2, 3, [7, 5], 4, 3, 1, 1),
         (1, 5, [8, 8], 6, 3, 2, 1),
         (3, 4, [9, 7], 5, 1, 2, 0),
@@ -353,7 +412,7 @@ mod tests {
             };
             let x = values(batch * in_channels * input[0] * input[1], 1);
             let w = values(out_channels * g.col_rows(), 2);
-            let y = forward(&g, &x, &w);
+            let y = forward(&g, &x, &w, None);
             let expected = naive(&g, &x, &w);
             for (a, b) in y.iter().zip(&expected) {
                 assert!((a - b).abs() < 1e-5, "{g:?}: {a} vs {b}");

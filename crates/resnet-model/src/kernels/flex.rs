@@ -8,9 +8,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DType, Flex, TensorMetadata, backend_extension};
+use burn::backend::{Backend, DType, Flex, Shape, TensorMetadata, backend_extension};
 use burn::tensor::TensorData;
 
 use super::batch_norm_f32::{self, Planes};
@@ -23,6 +23,15 @@ pub trait ResNetKernels: Backend {
     fn resnet_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self>;
+
+    /// [`Self::resnet_conv2d`] plus a per-channel `bias` (inference with BN folded in).
+    fn resnet_conv2d_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         stride: usize,
         padding: usize,
     ) -> FloatTensor<Self>;
@@ -99,7 +108,25 @@ impl ResNetKernels for Flex {
             return Flex::conv2d(x, weight, None, options(stride, padding));
         };
         let [oh, ow] = g.output();
-        let y = with_f32([&x, &weight], |[x, w]| conv_f32::forward(&g, x, w));
+        let y = with_f32([&x, &weight], |[x, w]| conv_f32::forward(&g, x, w, None));
+        tensor(y, [g.batch, g.out_channels, oh, ow])
+    }
+
+    fn resnet_conv2d_bias(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        stride: usize,
+        padding: usize,
+    ) -> FlexTensor {
+        let g = geometry(&x, &weight, stride, padding);
+        let Some(g) = g.filter(|_| bias.dtype() == DType::F32) else {
+            return Flex::conv2d(x, weight, Some(bias), options(stride, padding));
+        };
+        let [oh, ow] = g.output();
+        let y = with_f32([&x, &weight, &bias], |[x, w, b]| {
+            conv_f32::forward(&g, x, w, Some(b))
+        });
         tensor(y, [g.batch, g.out_channels, oh, ow])
     }
 
@@ -218,6 +245,22 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
                 padding,
             )),
         }
+    }
+
+    /// Composed of differentiable operations: inference is what the fused kernel is for.
+    fn resnet_conv2d_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self> {
+        let channels = bias.shape()[0];
+        let y = Self::resnet_conv2d(x, weight, stride, padding);
+        Self::float_add(
+            y,
+            Self::float_reshape(bias, Shape::new([1, channels, 1, 1])),
+        )
     }
 
     fn resnet_batch_norm_train(

@@ -19,23 +19,34 @@ use burn::nn::BatchNorm;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
-/// Convolution without bias, square kernel, `stride` and zero `padding` on both axes: burn's
-/// `conv2d`, or this crate's kernels where it has them.
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, stride: usize, padding: usize) -> Tensor<4> {
+/// Convolution with an optional per-channel bias, square kernel, `stride` and zero `padding` on
+/// both axes: burn's `conv2d`, or this crate's kernels where it has them.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: usize,
+    padding: usize,
+) -> Tensor<4> {
     #[cfg(feature = "flex")]
     if runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
         use flex::ResNetKernels;
-        let y = <Dispatch as ResNetKernels>::resnet_conv2d(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            stride,
-            padding,
-        );
+        let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+        let y = match bias {
+            Some(b) => <Dispatch as ResNetKernels>::resnet_conv2d_bias(
+                x,
+                weight,
+                b.into_dispatch(),
+                stride,
+                padding,
+            ),
+            None => <Dispatch as ResNetKernels>::resnet_conv2d(x, weight, stride, padding),
+        };
         return Tensor::from_dispatch(y);
     }
     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
-    burn::tensor::module::conv2d(x, weight, None, options)
+    burn::tensor::module::conv2d(x, weight, bias, options)
 }
 
 /// `bn.forward(x)`, with the batch statistics computed by this crate's kernels when `x` is on
