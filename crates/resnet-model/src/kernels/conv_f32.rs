@@ -225,9 +225,40 @@ impl<'a> View<'a> {
 /// `dst (m × n, row-major) = [dst +] lhs (m × k) · rhs (k × n)`, on the calling thread: the
 /// callers parallelise over images, which keeps both cores busy for every layer.
 fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: View, rhs: View) {
-    let extent = |v: View, r: usize, c: usize| (r - 1) * v.row_stride + (c - 1) * v.col_stride + 1;
-    assert!(dst.len() >= m * n && lhs.data.len() >= extent(lhs, m, k));
-    assert!(rhs.data.len() >= extent(rhs, k, n));
+    gemm_into(m, n, k, dst, [n, 1], accumulate, lhs, rhs);
+}
+
+/// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product
+/// as its transpose, so this is the cheaper form when `lhs` is the small operand: gemm then
+/// packs (copies into its panel layout) `lhs` rather than the large `rhs`.
+fn matmul_col_major(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
+    gemm_into(m, n, k, dst, [1, m], accumulate, lhs, rhs);
+}
+
+/// `dst = [dst +] lhs · rhs`, `dst`'s element (i, j) at `i·strides[0] + j·strides[1]`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_into(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    strides: [usize; 2],
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
+    let extent = |[rs, cs]: [usize; 2], r: usize, c: usize| (r - 1) * rs + (c - 1) * cs + 1;
+    let view = |v: View| [v.row_stride, v.col_stride];
+    assert!(dst.len() >= extent(strides, m, n) && lhs.data.len() >= extent(view(lhs), m, k));
+    assert!(rhs.data.len() >= extent(view(rhs), k, n));
     // SAFETY: the assertions above keep every access of the three strided views in bounds,
     // and `dst` is borrowed mutably, so it aliases neither operand.
     unsafe {
@@ -236,8 +267,8 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: 
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            strides[1] as isize,
+            strides[0] as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
@@ -287,6 +318,9 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
 
 /// Gradient with respect to the input, from the output gradient `dy`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    if g.stride == 1 && g.kernel > 1 && g.padding < g.kernel {
+        return input_grad_as_convolution(g, weight, dy);
+    }
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
     let mut dx = vec![0.0; g.batch * g.in_channels * g.in_pixels()];
     let lhs = View::transposed(weight, rows);
@@ -304,19 +338,50 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     dx
 }
 
+/// For stride 1, the input gradient is itself a convolution: of `dy` with the weights
+/// flipped in space and with input and output channels swapped, padded by `k − 1 − padding`.
+/// That runs the forward kernel (im2col + gemm) instead of gemm + col2im's scattered additions.
+fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (k, cin, cout) = (g.kernel, g.in_channels, g.out_channels);
+    let mut flipped = vec![0.0; weight.len()];
+    for o in 0..cout {
+        for c in 0..cin {
+            for ki in 0..k {
+                for kj in 0..k {
+                    let from = ((o * cin + c) * k + ki) * k + kj;
+                    let to = ((c * cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj);
+                    flipped[to] = weight[from];
+                }
+            }
+        }
+    }
+    let transposed = Geometry {
+        batch: g.batch,
+        in_channels: cout,
+        input: g.output(),
+        out_channels: cin,
+        kernel: k,
+        stride: 1,
+        padding: k - 1 - g.padding,
+    };
+    forward(&transposed, dy, &flipped, None)
+}
+
 /// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
-    let len = g.out_channels * rows;
-    // One accumulator per rayon task (a few per thread), summed at the end.
-    x.par_chunks(g.in_channels * g.in_pixels())
-        .zip(dy.par_chunks(g.out_channels * out_pixels))
+    let (cout, len) = (g.out_channels, g.out_channels * rows);
+    // One accumulator per rayon task (a few per thread), summed at the end; accumulated
+    // column-major (`[rows][out]`), so that gemm packs the small dY_n and not col(x_n).
+    let transposed = x
+        .par_chunks(g.in_channels * g.in_pixels())
+        .zip(dy.par_chunks(cout * out_pixels))
         .fold(
             || (vec![0.0; len], Vec::new()),
             |(mut dw, mut col), (x_n, dy_n)| {
                 let lhs = View::rows(dy_n, out_pixels);
                 let rhs = View::transposed(im2col_or_input(g, x_n, &mut col), out_pixels);
-                matmul(g.out_channels, rows, out_pixels, &mut dw, true, lhs, rhs);
+                matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
                 (dw, col)
             },
         )
@@ -325,7 +390,14 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
             a
         })
-        .unwrap_or_else(|| vec![0.0; len])
+        .unwrap_or_else(|| vec![0.0; len]);
+    let mut dw = vec![0.0; len];
+    for (o, dw_o) in dw.chunks_exact_mut(rows).enumerate() {
+        for (r, v) in dw_o.iter_mut().enumerate() {
+            *v = transposed[r * cout + o];
+        }
+    }
+    dw
 }
 
 /// `col(x_n)`, built in `buffer`, or `x_n` itself for a pointwise convolution.
