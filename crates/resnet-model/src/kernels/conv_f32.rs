@@ -9,6 +9,8 @@
 //! out_pixels]`. Tensors are NCHW and contiguous, as burn's are, so every operand is used in
 //! place: no layout conversion, no transposed copy.
 
+use std::cell::RefCell;
+
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
@@ -294,24 +296,18 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
     let lhs = View::rows(weight, rows);
     y.par_chunks_mut(g.out_channels * out_pixels)
         .zip(x.par_chunks(g.in_channels * g.in_pixels()))
-        .for_each_init(Vec::new, |col, (y_n, x_n)| {
-            let col = im2col_or_input(g, x_n, col);
-            let rhs = View::rows(col, out_pixels);
+        .for_each(|(y_n, x_n)| {
             // The bias as the product's starting value: no separate pass over the output.
             if let Some(bias) = bias {
                 for (y, &b) in y_n.chunks_exact_mut(out_pixels).zip(bias) {
                     y.fill(b);
                 }
             }
-            matmul(
-                g.out_channels,
-                out_pixels,
-                rows,
-                y_n,
-                bias.is_some(),
-                lhs,
-                rhs,
-            );
+            with_col(g, x_n, |col| {
+                let rhs = View::rows(col, out_pixels);
+                let accumulate = bias.is_some();
+                matmul(g.out_channels, out_pixels, rows, y_n, accumulate, lhs, rhs);
+            });
         });
     y
 }
@@ -326,14 +322,15 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     let lhs = View::transposed(weight, rows);
     dx.par_chunks_mut(g.in_channels * g.in_pixels())
         .zip(dy.par_chunks(g.out_channels * out_pixels))
-        .for_each_init(Vec::new, |col, (dx_n, dy_n)| {
+        .for_each(|(dx_n, dy_n)| {
             let rhs = View::rows(dy_n, out_pixels);
             if g.is_pointwise() {
                 return matmul(rows, out_pixels, g.out_channels, dx_n, false, lhs, rhs);
             }
-            col.resize(rows * out_pixels, 0.0);
-            matmul(rows, out_pixels, g.out_channels, col, false, lhs, rhs);
-            g.col2im(col, dx_n);
+            with_scratch(rows * out_pixels, |col| {
+                matmul(rows, out_pixels, g.out_channels, col, false, lhs, rhs);
+                g.col2im(col, dx_n);
+            });
         });
     dx
 }
@@ -377,15 +374,16 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .par_chunks(g.in_channels * g.in_pixels())
         .zip(dy.par_chunks(cout * out_pixels))
         .fold(
-            || (vec![0.0; len], Vec::new()),
-            |(mut dw, mut col), (x_n, dy_n)| {
+            || vec![0.0; len],
+            |mut dw, (x_n, dy_n)| {
                 let lhs = View::rows(dy_n, out_pixels);
-                let rhs = View::transposed(im2col_or_input(g, x_n, &mut col), out_pixels);
-                matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
-                (dw, col)
+                with_col(g, x_n, |col| {
+                    let rhs = View::transposed(col, out_pixels);
+                    matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
+                });
+                dw
             },
         )
-        .map(|(dw, _)| dw)
         .reduce_with(|mut a, b| {
             a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
             a
@@ -400,14 +398,32 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     dw
 }
 
-/// `col(x_n)`, built in `buffer`, or `x_n` itself for a pointwise convolution.
-fn im2col_or_input<'a>(g: &Geometry, x_n: &'a [f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
+thread_local! {
+    /// Each thread's scratch matrix (im2col, or the columns of an input gradient), kept between
+    /// calls: allocated and zeroed once per thread rather than once per task.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with `len` floats of this thread's scratch, whose contents are arbitrary: `f`
+/// must write before it reads. (`f` must not call back into these kernels: it holds the buffer.)
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with_borrow_mut(|buffer| {
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        }
+        f(&mut buffer[..len])
+    })
+}
+
+/// Calls `f` with `col(x_n)`, or with `x_n` itself for a pointwise convolution.
+fn with_col<R>(g: &Geometry, x_n: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
     if g.is_pointwise() {
-        return x_n;
+        return f(x_n);
     }
-    buffer.resize(g.col_rows() * g.out_pixels(), 0.0);
-    g.im2col(x_n, buffer);
-    buffer
+    with_scratch(g.col_rows() * g.out_pixels(), |col| {
+        g.im2col(x_n, col);
+        f(col)
+    })
 }
 
 #[cfg(test)]
