@@ -88,12 +88,26 @@ pub fn run(
     }
     let docs = root.join("docs");
     std::fs::create_dir_all(&docs)?;
-    std::fs::write(docs.join("benchmarks.md"), markdown(&table, features))?;
+    let path = docs.join("benchmarks.md");
+    // Hand-written notes below the marker (the profile before/after, reference figures) survive
+    // regeneration.
+    let notes = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(NOTES_MARKER).map(|at| old[at..].to_string()));
+    let mut md = markdown(&table, features);
+    if let Some(notes) = notes {
+        md.push('\n');
+        md.push_str(&notes);
+    }
+    std::fs::write(&path, md)?;
     chart(&table, &docs.join("benchmarks.png"))?;
     chart(&table, &docs.join("benchmarks.svg"))?;
     eprintln!("wrote docs/benchmarks.md, docs/benchmarks.png, docs/benchmarks.svg");
     Ok(())
 }
+
+/// Where docs/benchmarks.md's hand-written part starts.
+const NOTES_MARKER: &str = "<!-- notes: kept by cargo xtask bench -->";
 
 fn workloads(table: &BTreeMap<String, BTreeMap<String, Cell>>) -> Vec<String> {
     let mut names: Vec<String> = table.values().flat_map(|t| t.keys().cloned()).collect();

@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use super::buffer::{assume_init, uninit};
+
 /// Sizes of a batch-normalised tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Planes {
@@ -114,18 +116,19 @@ pub fn normalise(
     let scale: Vec<f32> = (0..p.channels)
         .map(|c| (gamma[c] as f64 / (var[c] as f64 + epsilon).sqrt()) as f32)
         .collect();
-    let mut y = vec![0.0; x.len()];
+    let mut y = uninit(x.len());
     y.par_chunks_mut(p.pixels)
         .zip(x.par_chunks(p.pixels))
         .enumerate()
         .for_each(|(plane, (y, x))| {
             let c = plane % p.channels;
             let (m, scale, shift) = (mean[c], scale[c], beta[c]);
-            y.iter_mut()
-                .zip(x)
-                .for_each(|(y, &x)| *y = (x - m) * scale + shift);
+            y.iter_mut().zip(x).for_each(|(y, &x)| {
+                y.write((x - m) * scale + shift);
+            });
         });
-    y
+    // SAFETY: the planes cover `y`, and every element of each was written.
+    unsafe { assume_init(y) }
 }
 
 /// Gradients of the input, gamma and beta, from the output gradient `dy` and what the forward
@@ -169,7 +172,7 @@ pub fn backward(
             )
         })
         .collect();
-    let mut dx = vec![0.0; x.len()];
+    let mut dx = uninit(x.len());
     dx.par_chunks_mut(p.pixels)
         .zip(x.par_chunks(p.pixels).zip(dy.par_chunks(p.pixels)))
         .enumerate()
@@ -177,8 +180,9 @@ pub fn backward(
             let channel = plane % p.channels;
             let ((a, b, c), m) = (coefficients[channel], mean[channel]);
             for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(dy) {
-                *dx = g * a + (x - m) * b + c;
+                dx.write(g * a + (x - m) * b + c);
             }
         });
-    (dx, gamma_grad, beta_grad)
+    // SAFETY: the planes cover `dx`, and every element of each was written.
+    (unsafe { assume_init(dx) }, gamma_grad, beta_grad)
 }

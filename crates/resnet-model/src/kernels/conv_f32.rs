@@ -10,9 +10,12 @@
 //! place: no layout conversion, no transposed copy.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
+
+use super::buffer::{as_uninit, assume_init, uninit};
 
 /// Shape of one convolution: square kernel, the same stride and zero padding on both axes,
 /// no groups, no dilation (every convolution of the paper).
@@ -227,7 +230,7 @@ impl<'a> View<'a> {
 /// `dst (m × n, row-major) = [dst +] lhs (m × k) · rhs (k × n)`, on the calling thread: the
 /// callers parallelise over images, which keeps both cores busy for every layer.
 fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: View, rhs: View) {
-    gemm_into(m, n, k, dst, [n, 1], accumulate, lhs, rhs);
+    gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs);
 }
 
 /// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product
@@ -242,16 +245,18 @@ fn matmul_col_major(
     lhs: View,
     rhs: View,
 ) {
-    gemm_into(m, n, k, dst, [1, m], accumulate, lhs, rhs);
+    gemm_into(m, n, k, as_uninit(dst), [1, m], accumulate, lhs, rhs);
 }
 
-/// `dst = [dst +] lhs · rhs`, `dst`'s element (i, j) at `i·strides[0] + j·strides[1]`.
+/// `dst = [dst +] lhs · rhs`, `dst`'s element (i, j) at `i·strides[0] + j·strides[1]`. Without
+/// `accumulate`, gemm writes every element of the m × n view without reading it, so `dst` may
+/// be uninitialised; with it, `dst` must be initialised.
 #[allow(clippy::too_many_arguments)]
 fn gemm_into(
     m: usize,
     n: usize,
     k: usize,
-    dst: &mut [f32],
+    dst: &mut [MaybeUninit<f32>],
     strides: [usize; 2],
     accumulate: bool,
     lhs: View,
@@ -268,7 +273,7 @@ fn gemm_into(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.as_mut_ptr().cast::<f32>(),
             strides[1] as isize,
             strides[0] as isize,
             accumulate,
@@ -292,7 +297,7 @@ fn gemm_into(
 /// `[out]`; returns the `[batch, out, oh, ow]` output.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
-    let mut y = vec![0.0; g.batch * g.out_channels * out_pixels];
+    let mut y = uninit(g.batch * g.out_channels * out_pixels);
     let lhs = View::rows(weight, rows);
     y.par_chunks_mut(g.out_channels * out_pixels)
         .zip(x.par_chunks(g.in_channels * g.in_pixels()))
@@ -300,16 +305,18 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
             // The bias as the product's starting value: no separate pass over the output.
             if let Some(bias) = bias {
                 for (y, &b) in y_n.chunks_exact_mut(out_pixels).zip(bias) {
-                    y.fill(b);
+                    y.fill(MaybeUninit::new(b));
                 }
             }
             with_col(g, x_n, |col| {
                 let rhs = View::rows(col, out_pixels);
-                let accumulate = bias.is_some();
-                matmul(g.out_channels, out_pixels, rows, y_n, accumulate, lhs, rhs);
+                let (m, dst) = (g.out_channels, [out_pixels, 1]);
+                gemm_into(m, out_pixels, rows, y_n, dst, bias.is_some(), lhs, rhs);
             });
         });
-    y
+    // SAFETY: gemm wrote every element of every image's `out × out_pixels` output (over the
+    // bias, when there is one, which was written first).
+    unsafe { assume_init(y) }
 }
 
 /// Gradient with respect to the input, from the output gradient `dy`.

@@ -11,6 +11,8 @@
 #[cfg(feature = "flex")]
 pub mod batch_norm_f32;
 #[cfg(feature = "flex")]
+mod buffer;
+#[cfg(feature = "flex")]
 pub mod conv_f32;
 #[cfg(feature = "flex")]
 mod flex;
