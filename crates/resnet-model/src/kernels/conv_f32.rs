@@ -375,27 +375,34 @@ fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f3
 pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
     let (cout, len) = (g.out_channels, g.out_channels * rows);
-    // One accumulator per rayon task (a few per thread), summed at the end; accumulated
+    // A partial sum per fixed group of images, added up in order: the same bits whatever the
+    // threads and their scheduling (training is deterministic under a seed). Accumulated
     // column-major (`[rows][out]`), so that gemm packs the small dY_n and not col(x_n).
-    let transposed = x
-        .par_chunks(g.in_channels * g.in_pixels())
-        .zip(dy.par_chunks(cout * out_pixels))
-        .fold(
-            || vec![0.0; len],
-            |mut dw, (x_n, dy_n)| {
+    let x_len = IMAGES_PER_PARTIAL * g.in_channels * g.in_pixels();
+    let dy_len = IMAGES_PER_PARTIAL * cout * out_pixels;
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(x_len)
+        .zip(dy.par_chunks(dy_len))
+        .map(|(xs, dys)| {
+            let mut dw = vec![0.0; len];
+            let images = xs.chunks_exact(g.in_channels * g.in_pixels());
+            for (x_n, dy_n) in images.zip(dys.chunks_exact(cout * out_pixels)) {
                 let lhs = View::rows(dy_n, out_pixels);
                 with_col(g, x_n, |col| {
                     let rhs = View::transposed(col, out_pixels);
                     matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
                 });
-                dw
-            },
-        )
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
+            }
+            dw
         })
-        .unwrap_or_else(|| vec![0.0; len]);
+        .collect();
+    let mut transposed = vec![0.0; len];
+    for partial in &partials {
+        transposed
+            .iter_mut()
+            .zip(partial)
+            .for_each(|(a, b)| *a += b);
+    }
     let mut dw = vec![0.0; len];
     for (o, dw_o) in dw.chunks_exact_mut(rows).enumerate() {
         for (r, v) in dw_o.iter_mut().enumerate() {
@@ -404,6 +411,9 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     }
     dw
 }
+
+/// Images whose weight gradients one task sums (see [`weight_grad`]).
+const IMAGES_PER_PARTIAL: usize = 8;
 
 thread_local! {
     /// Each thread's scratch matrix (im2col, or the columns of an input gradient), kept between
@@ -482,29 +492,48 @@ mod tests {
         a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum()
     }
 
-    const SHAPES: [(usize, usize, [usize; 2], usize, usize, usize, usize); 8] = [
-        (1, 2, [6, 9], 3, 5, 1, 2),
-        (2, 2, [1, 4], 3, 3, 1, 1),
-        (2, 3, [7, 5], 4, 3, 1, 1),
-        (1, 5, [8, 8], 6, 3, 2, 1),
-        (3, 4, [9, 7], 5, 1, 2, 0),
-        (2, 6, [5, 5], 3, 1, 1, 0),
-        (1, 2, [11, 10], 3, 7, 2, 3),
-        (2, 3, [2, 3], 2, 3, 2, 1),
+    /// (batch, in, [h, w], out, kernel, stride, padding)
+    const SHAPES: [Geometry; 8] = [
+        shape(1, 2, [6, 9], 3, 5, 1, 2),
+        shape(2, 2, [1, 4], 3, 3, 1, 1),
+        shape(2, 3, [7, 5], 4, 3, 1, 1),
+        shape(1, 5, [8, 8], 6, 3, 2, 1),
+        shape(3, 4, [9, 7], 5, 1, 2, 0),
+        shape(2, 6, [5, 5], 3, 1, 1, 0),
+        shape(1, 2, [11, 10], 3, 7, 2, 3),
+        shape(2, 3, [2, 3], 2, 3, 2, 1),
     ];
+
+    const fn shape(
+        batch: usize,
+        in_channels: usize,
+        input: [usize; 2],
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Geometry {
+        Geometry {
+            batch,
+            in_channels,
+            input,
+            out_channels,
+            kernel,
+            stride,
+            padding,
+        }
+    }
 
     #[test]
     fn forward_matches_the_definition_and_the_gradients_are_its_adjoints() {
-        for (batch, in_channels, input, out_channels, kernel, stride, padding) in SHAPES {
-            let g = Geometry {
+        for g in SHAPES {
+            let Geometry {
                 batch,
                 in_channels,
                 input,
                 out_channels,
-                kernel,
-                stride,
-                padding,
-            };
+                ..
+            } = g;
             let x = values(batch * in_channels * input[0] * input[1], 1);
             let w = values(out_channels * g.col_rows(), 2);
             let y = forward(&g, &x, &w, None);
@@ -527,5 +556,20 @@ mod tests {
                 "{g:?}: {via_w} vs {reference}"
             );
         }
+    }
+
+    #[test]
+    fn weight_gradient_has_the_same_bits_whatever_the_threads() {
+        let g = shape(37, 3, [6, 6], 4, 3, 1, 1);
+        let x = values(g.batch * g.in_channels * g.in_pixels(), 4);
+        let dy = values(g.batch * g.out_channels * g.out_pixels(), 5);
+        let on = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            pool.expect("a thread pool")
+                .install(|| weight_grad(&g, &x, &dy))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(3));
     }
 }
