@@ -49,8 +49,12 @@ impl ConvBn {
 
     /// `BN(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        // The padding is `kernel / 2`, as built in `new`.
-        let (stride, padding) = (self.conv.stride[0], self.kernel_size() / 2);
+        // Built square and symmetric in `new`.
+        let padding = match self.conv.padding {
+            PaddingConfig2d::Explicit(top, ..) => top,
+            _ => self.kernel_size() / 2,
+        };
+        let stride = self.conv.stride[0];
         let bias = self.conv.bias.as_ref().map(|bias| bias.val());
         let y = kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding);
         match self.folded {

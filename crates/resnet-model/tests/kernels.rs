@@ -1,3 +1,4 @@
+#![cfg(feature = "flex")]
 //! The crate's own kernels against burn's generic path on the same inputs: outputs and both
 //! gradients, on the shapes of the paper's networks and on awkward ones.
 
@@ -145,4 +146,49 @@ fn flex_batch_norm_equals_burns_forward_statistics_and_gradients() {
             assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
         }
     }
+}
+
+#[test]
+fn batch_norm_layer_updates_running_statistics_as_burns() {
+    use burn::nn::{BatchNorm, BatchNormConfig};
+    let device = Device::flex().autodiff();
+    // Two identical fresh layers: ours runs one, burn's BatchNorm::forward the other.
+    let (ours, burns) = (
+        BatchNormConfig::new(6).init(&device),
+        BatchNormConfig::new(6).init(&device),
+    );
+    for step in 0..2 {
+        let x = Tensor::<4>::random([5, 6, 7, 7], Distribution::Normal(2.0, 3.0), &device);
+        let error = relative_error(kernels::batch_norm(&ours, x.clone()), burns.forward(x));
+        assert!(error < 1e-4, "step {step}: output differs by {error:e}");
+    }
+    let stats = |bn: &BatchNorm| {
+        let as4 = |t: Tensor<1>| t.reshape([1, 1, 1, 6]);
+        [
+            as4(bn.running_mean.value_sync()),
+            as4(bn.running_var.value_sync()),
+        ]
+    };
+    for (a, b) in stats(&ours).into_iter().zip(stats(&burns)) {
+        let error = relative_error(a, b);
+        assert!(error < 1e-5, "running statistics differ by {error:e}");
+    }
+}
+
+#[test]
+fn untracked_input_gets_no_gradient_and_the_weight_does() {
+    // The stem's input (images) is not tracked; only the weight's gradient is computed.
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
+    let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
+    let w = w.require_grad();
+    let grads = kernels::conv2d(x.clone(), w.clone(), None, 1, 1)
+        .sum()
+        .backward();
+    assert!(x.grad(&grads).is_none());
+    let dw = w.grad(&grads).expect("weight gradient");
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let w_ref = w.clone().detach().require_grad();
+    let grads_ref = conv2d(x, w_ref.clone(), None, options).sum().backward();
+    assert!(relative_error(dw, w_ref.grad(&grads_ref).expect("weight gradient")) < 1e-4);
 }

@@ -21,6 +21,11 @@ pub struct Planes {
 }
 
 impl Planes {
+    /// Planes per rayon task: enough that a task is not a handful of floats.
+    fn min_planes_per_task(&self) -> usize {
+        4096usize.div_ceil(self.pixels)
+    }
+
     /// Values per channel: what the statistics average over.
     fn count(&self) -> f64 {
         (self.batch * self.pixels) as f64
@@ -45,8 +50,8 @@ impl Planes {
 }
 
 /// The batch mean and biased variance of every channel. Sums are taken of `x − k`, with `k`
-/// the channel's first value, so that `E[(x−k)²] − E[x−k]²` loses little to cancellation even
-/// when the mean is large against the deviation.
+/// the channel's first value, so that `E[(x−k)²] − E[x−k]²` loses little to cancellation when
+/// the mean is large against the deviation (unless that first value is a far outlier).
 pub fn statistics(p: &Planes, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let sums = p.per_channel(
         |c, start| {
@@ -116,8 +121,10 @@ pub fn normalise(
     let scale: Vec<f32> = (0..p.channels)
         .map(|c| (gamma[c] as f64 / (var[c] as f64 + epsilon).sqrt()) as f32)
         .collect();
+    assert_eq!(x.len(), p.batch * p.channels * p.pixels, "input size");
     let mut y = uninit(x.len());
     y.par_chunks_mut(p.pixels)
+        .with_min_len(p.min_planes_per_task())
         .zip(x.par_chunks(p.pixels))
         .enumerate()
         .for_each(|(plane, (y, x))| {
@@ -142,6 +149,8 @@ pub fn backward(
     gamma: &[f32],
     epsilon: f64,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    assert_eq!(x.len(), p.batch * p.channels * p.pixels, "input size");
+    assert_eq!(dy.len(), x.len(), "output gradient size");
     let inv_std: Vec<f64> = var
         .iter()
         .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
@@ -174,6 +183,7 @@ pub fn backward(
         .collect();
     let mut dx = uninit(x.len());
     dx.par_chunks_mut(p.pixels)
+        .with_min_len(p.min_planes_per_task())
         .zip(x.par_chunks(p.pixels).zip(dy.par_chunks(p.pixels)))
         .enumerate()
         .for_each(|(plane, (dx, (x, dy)))| {

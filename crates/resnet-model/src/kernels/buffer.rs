@@ -3,8 +3,12 @@
 
 use std::mem::{ManuallyDrop, MaybeUninit};
 
-/// `len` uninitialised floats.
+/// `len` uninitialised floats (zeros on aarch64, where gemm's optional Apple AMX kernels load
+/// the destination of edge tiles even when told not to read it).
 pub fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
+    if cfg!(target_arch = "aarch64") {
+        return vec![MaybeUninit::new(0.0); len];
+    }
     let mut v = Vec::with_capacity(len);
     // SAFETY: `MaybeUninit` needs no initialisation, and the capacity is `len`.
     unsafe { v.set_len(len) };
@@ -23,8 +27,11 @@ pub unsafe fn assume_init(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
 }
 
 /// `values` seen as possibly uninitialised, for code that writes into either kind of buffer.
-pub fn as_uninit(values: &mut [f32]) -> &mut [MaybeUninit<f32>] {
-    // SAFETY: same layout; the slice stays initialised because everything written through
-    // `MaybeUninit<f32>` here is a float.
+///
+/// # Safety
+/// Only initialised values (floats) may be written through the result: `values` must stay
+/// initialised.
+pub unsafe fn as_uninit(values: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: same layout; the caller keeps the contents initialised.
     unsafe { &mut *(values as *mut [f32] as *mut [MaybeUninit<f32>]) }
 }

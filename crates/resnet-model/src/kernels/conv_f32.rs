@@ -1,13 +1,16 @@
 //! Convolution in f32 on the CPU, for flex: per image an im2col matrix and one `gemm`, images in
-//! parallel. The same geometry serves the forward product and both backward products:
+//! parallel. With `W` seen as `[out_channels, in_channels·k·k]` and `col(X_n)` as
+//! `[in_channels·k·k, out_pixels]`:
 //!
 //! - forward: `Y_n = W · col(X_n)`
-//! - input gradient: `dX_n = col⁻¹(Wᵀ · dY_n)` (col2im adds the columns back into the image)
+//! - input gradient: for stride 1, a forward convolution of `dY_n` with `W` flipped in space
+//!   and its channels swapped; otherwise `dX_n = col⁻¹(Wᵀ · dY_n)` (col2im adds the columns
+//!   back into the image)
 //! - weight gradient: `dW = Σ_n dY_n · col(X_n)ᵀ`
 //!
-//! with `W` seen as `[out_channels, in_channels·k·k]` and `col(X_n)` as `[in_channels·k·k,
-//! out_pixels]`. Tensors are NCHW and contiguous, as burn's are, so every operand is used in
-//! place: no layout conversion, no transposed copy.
+//! Tensors are NCHW and contiguous, as burn's are, so activations are used in place: no layout
+//! conversion of the input or output (only the small weight and weight-gradient matrices are
+//! rearranged).
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -40,8 +43,11 @@ pub struct Geometry {
 impl Geometry {
     /// Output height and width.
     pub fn output(&self) -> [usize; 2] {
-        self.input
-            .map(|side| (side + 2 * self.padding - self.kernel) / self.stride + 1)
+        self.input.map(|side| {
+            (side + 2 * self.padding)
+                .checked_sub(self.kernel)
+                .map_or(0, |span| span / self.stride.max(1) + 1)
+        })
     }
 
     fn in_pixels(&self) -> usize {
@@ -56,6 +62,29 @@ impl Geometry {
     /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
     fn col_rows(&self) -> usize {
         self.in_channels * self.kernel * self.kernel
+    }
+
+    /// Panics unless the slices have this geometry's sizes: the kernels write outputs into
+    /// uninitialised memory and rely on every image being there.
+    fn check(&self, x: Option<&[f32]>, weight: Option<&[f32]>, dy: Option<&[f32]>) {
+        let sizes = [
+            (x, self.batch * self.in_channels * self.in_pixels(), "input"),
+            (weight, self.out_channels * self.col_rows(), "weight"),
+            (
+                dy,
+                self.batch * self.out_channels * self.out_pixels(),
+                "output gradient",
+            ),
+        ];
+        for (slice, len, what) in sizes {
+            if let Some(slice) = slice {
+                assert_eq!(slice.len(), len, "{what} size does not match {self:?}");
+            }
+        }
+        assert!(
+            self.stride > 0 && self.out_pixels() > 0,
+            "empty convolution {self:?}"
+        );
     }
 
     /// A 1x1 convolution with stride 1 reads its input as the im2col matrix itself.
@@ -228,9 +257,10 @@ impl<'a> View<'a> {
 }
 
 /// `dst (m × n, row-major) = [dst +] lhs (m × k) · rhs (k × n)`, on the calling thread: the
-/// callers parallelise over images, which keeps both cores busy for every layer.
+/// callers parallelise over images instead (many small products, no synchronisation).
 fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: View, rhs: View) {
-    gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs);
+    // SAFETY: `dst` is initialised, and gemm writes only floats into it.
+    unsafe { gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs) }
 }
 
 /// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product
@@ -245,14 +275,20 @@ fn matmul_col_major(
     lhs: View,
     rhs: View,
 ) {
-    gemm_into(m, n, k, as_uninit(dst), [1, m], accumulate, lhs, rhs);
+    // SAFETY: `dst` is initialised, and gemm writes only floats into it.
+    unsafe { gemm_into(m, n, k, as_uninit(dst), [1, m], accumulate, lhs, rhs) }
 }
 
-/// `dst = [dst +] lhs · rhs`, `dst`'s element (i, j) at `i·strides[0] + j·strides[1]`. Without
-/// `accumulate`, gemm writes every element of the m × n view without reading it, so `dst` may
-/// be uninitialised; with it, `dst` must be initialised.
+/// `dst = [dst +] lhs · rhs`, `dst`'s element (i, j) at `i·strides[0] + j·strides[1]`.
+///
+/// # Safety
+/// With `accumulate`, the m × n view of `dst` must be initialised. Without it, gemm 0.19 writes
+/// every element of that view without reading it (`read_dst = false` zeroes its `alpha`; every
+/// kernel then stores and never loads `dst`), so `dst` may be uninitialised — except with
+/// gemm's `experimental-apple-amx` feature, whose edge tiles load `dst`; `buffer::uninit`
+/// zero-fills on aarch64 for that reason.
 #[allow(clippy::too_many_arguments)]
-fn gemm_into(
+unsafe fn gemm_into(
     m: usize,
     n: usize,
     k: usize,
@@ -262,12 +298,17 @@ fn gemm_into(
     lhs: View,
     rhs: View,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k > 0, "an empty product would leave dst unwritten");
     let extent = |[rs, cs]: [usize; 2], r: usize, c: usize| (r - 1) * rs + (c - 1) * cs + 1;
     let view = |v: View| [v.row_stride, v.col_stride];
     assert!(dst.len() >= extent(strides, m, n) && lhs.data.len() >= extent(view(lhs), m, k));
     assert!(rhs.data.len() >= extent(view(rhs), k, n));
     // SAFETY: the assertions above keep every access of the three strided views in bounds,
-    // and `dst` is borrowed mutably, so it aliases neither operand.
+    // `dst` is borrowed mutably, so it aliases neither operand, and the caller guarantees it
+    // is initialised where gemm reads it.
     unsafe {
         gemm(
             m,
@@ -296,6 +337,8 @@ fn gemm_into(
 /// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`, `bias` (if any)
 /// `[out]`; returns the `[batch, out, oh, ow]` output.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    g.check(Some(x), Some(weight), None);
+    assert!(bias.is_none_or(|b| b.len() == g.out_channels), "bias size");
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
     let mut y = uninit(g.batch * g.out_channels * out_pixels);
     let lhs = View::rows(weight, rows);
@@ -311,16 +354,18 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) ->
             with_col(g, x_n, |col| {
                 let rhs = View::rows(col, out_pixels);
                 let (m, dst) = (g.out_channels, [out_pixels, 1]);
-                gemm_into(m, out_pixels, rows, y_n, dst, bias.is_some(), lhs, rhs);
+                // SAFETY: with a bias, `y_n` was just filled with it.
+                unsafe { gemm_into(m, out_pixels, rows, y_n, dst, bias.is_some(), lhs, rhs) };
             });
         });
-    // SAFETY: gemm wrote every element of every image's `out × out_pixels` output (over the
-    // bias, when there is one, which was written first).
+    // SAFETY: `check` made `x` hold every image, so gemm wrote every element of every image's
+    // `out × out_pixels` output (over the bias, when there is one, which was written first).
     unsafe { assume_init(y) }
 }
 
 /// Gradient with respect to the input, from the output gradient `dy`.
 pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    g.check(None, Some(weight), Some(dy));
     if g.stride == 1 && g.kernel > 1 && g.padding < g.kernel {
         return input_grad_as_convolution(g, weight, dy);
     }
@@ -373,35 +418,39 @@ fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f3
 
 /// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    g.check(Some(x), None, Some(dy));
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
     let (cout, len) = (g.out_channels, g.out_channels * rows);
-    // A partial sum per fixed group of images, added up in order: the same bits whatever the
-    // threads and their scheduling (training is deterministic under a seed). Accumulated
+    // A partial sum per fixed group of images, added up in group order: the same bits whatever
+    // the threads and their scheduling (training is deterministic under a seed). Groups run a
+    // wave (one per thread) at a time, which bounds the partials held at once. Accumulated
     // column-major (`[rows][out]`), so that gemm packs the small dY_n and not col(x_n).
     let x_len = IMAGES_PER_PARTIAL * g.in_channels * g.in_pixels();
     let dy_len = IMAGES_PER_PARTIAL * cout * out_pixels;
-    let partials: Vec<Vec<f32>> = x
-        .par_chunks(x_len)
-        .zip(dy.par_chunks(dy_len))
-        .map(|(xs, dys)| {
-            let mut dw = vec![0.0; len];
-            let images = xs.chunks_exact(g.in_channels * g.in_pixels());
-            for (x_n, dy_n) in images.zip(dys.chunks_exact(cout * out_pixels)) {
-                let lhs = View::rows(dy_n, out_pixels);
-                with_col(g, x_n, |col| {
-                    let rhs = View::transposed(col, out_pixels);
-                    matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
-                });
-            }
-            dw
-        })
-        .collect();
+    let groups: Vec<(&[f32], &[f32])> = x.chunks(x_len).zip(dy.chunks(dy_len)).collect();
     let mut transposed = vec![0.0; len];
-    for partial in &partials {
-        transposed
-            .iter_mut()
-            .zip(partial)
-            .for_each(|(a, b)| *a += b);
+    for wave in groups.chunks(rayon::current_num_threads()) {
+        let partials: Vec<Vec<f32>> = wave
+            .par_iter()
+            .map(|&(xs, dys)| {
+                let mut dw = vec![0.0; len];
+                let images = xs.chunks_exact(g.in_channels * g.in_pixels());
+                for (x_n, dy_n) in images.zip(dys.chunks_exact(cout * out_pixels)) {
+                    let lhs = View::rows(dy_n, out_pixels);
+                    with_col(g, x_n, |col| {
+                        let rhs = View::transposed(col, out_pixels);
+                        matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
+                    });
+                }
+                dw
+            })
+            .collect();
+        for partial in &partials {
+            transposed
+                .iter_mut()
+                .zip(partial)
+                .for_each(|(a, b)| *a += b);
+        }
     }
     let mut dw = vec![0.0; len];
     for (o, dw_o) in dw.chunks_exact_mut(rows).enumerate() {
@@ -493,7 +542,11 @@ mod tests {
     }
 
     /// (batch, in, [h, w], out, kernel, stride, padding)
-    const SHAPES: [Geometry; 8] = [
+    const SHAPES: [Geometry; 12] = [
+        shape(2, 3, [6, 5], 4, 3, 1, 0),
+        shape(1, 2, [5, 6], 3, 2, 1, 0),
+        shape(1, 2, [4, 4], 2, 3, 1, 3),
+        shape(17, 3, [5, 4], 2, 3, 1, 1),
         shape(1, 2, [6, 9], 3, 5, 1, 2),
         shape(2, 2, [1, 4], 3, 3, 1, 1),
         shape(2, 3, [7, 5], 4, 3, 1, 1),

@@ -1,5 +1,5 @@
-//! The convolution kernels of [`conv_f32`](super::conv_f32) plugged into burn through its
-//! backend-extension mechanism: an operation on `Flex` and its backward pass on
+//! The convolution and batch-norm kernels (`conv_f32`, `batch_norm_f32`) plugged into burn
+//! through its backend-extension mechanism: operations on `Flex` and their backward passes on
 //! `Autodiff<Flex>`, written by hand because the extension macro derives no gradients.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -50,7 +50,8 @@ fn options(stride: usize, padding: usize) -> ConvOptions<2> {
     ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1)
 }
 
-/// The geometry when both tensors are f32 with square kernels; `None` sends the call to burn.
+/// The geometry when both tensors are f32 with square kernels and the convolution is well
+/// formed; `None` sends the call to burn (other dtypes, or burn's own error for a bad shape).
 fn geometry(
     x: &FlexTensor,
     weight: &FlexTensor,
@@ -59,17 +60,21 @@ fn geometry(
 ) -> Option<Geometry> {
     let (xs, ws) = (x.shape(), weight.shape());
     let f32s = x.dtype() == DType::F32 && weight.dtype() == DType::F32;
-    (f32s && xs.num_dims() == 4 && ws.num_dims() == 4 && ws[2] == ws[3] && xs[1] == ws[1]).then(
-        || Geometry {
-            batch: xs[0],
-            in_channels: xs[1],
-            input: [xs[2], xs[3]],
-            out_channels: ws[0],
-            kernel: ws[2],
-            stride,
-            padding,
-        },
-    )
+    let ranks = xs.num_dims() == 4 && ws.num_dims() == 4;
+    if !(f32s && ranks && ws[2] == ws[3] && xs[1] == ws[1] && stride > 0) {
+        return None;
+    }
+    let non_empty = xs.iter().chain(ws.iter()).all(|&d| d > 0);
+    let fits = ws[2] <= xs[2] + 2 * padding && ws[2] <= xs[3] + 2 * padding;
+    (non_empty && fits).then(|| Geometry {
+        batch: xs[0],
+        in_channels: xs[1],
+        input: [xs[2], xs[3]],
+        out_channels: ws[0],
+        kernel: ws[2],
+        stride,
+        padding,
+    })
 }
 
 /// Runs `f` on the f32 elements of `tensors` (made contiguous first).
@@ -86,11 +91,23 @@ fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// The sizes of a batch-normalised f32 tensor; `None` sends the call to burn.
-fn planes(x: &FlexTensor, others: &[&FlexTensor]) -> Option<Planes> {
+/// The sizes of a batch-normalised f32 tensor; `None` sends the call to burn. `per_channel`
+/// must be `[channels]` each (gamma, beta, statistics), `others` shaped as `x`.
+fn planes(x: &FlexTensor, per_channel: &[&FlexTensor], others: &[&FlexTensor]) -> Option<Planes> {
     let shape = x.shape();
-    let f32s = [x].iter().chain(others).all(|t| t.dtype() == DType::F32);
-    (f32s && shape.num_dims() >= 2 && shape.num_elements() > 0).then(|| Planes {
+    let all = || {
+        [x].into_iter()
+            .chain(per_channel.iter().copied())
+            .chain(others.iter().copied())
+    };
+    let f32s = all().all(|t| t.dtype() == DType::F32);
+    let ranked = shape.num_dims() >= 2 && shape.num_elements() > 0;
+    let fits = ranked
+        && per_channel
+            .iter()
+            .all(|t| t.shape().as_slice() == [shape[1]])
+        && others.iter().all(|t| t.shape() == shape);
+    (f32s && fits).then(|| Planes {
         batch: shape[0],
         channels: shape[1],
         pixels: shape.num_elements() / (shape[0] * shape[1]),
@@ -120,7 +137,9 @@ impl ResNetKernels for Flex {
         padding: usize,
     ) -> FlexTensor {
         let g = geometry(&x, &weight, stride, padding);
-        let Some(g) = g.filter(|_| bias.dtype() == DType::F32) else {
+        let bias_fits =
+            bias.dtype() == DType::F32 && bias.shape().as_slice() == [weight.shape()[0]];
+        let Some(g) = g.filter(|_| bias_fits) else {
             return Flex::conv2d(x, weight, Some(bias), options(stride, padding));
         };
         let [oh, ow] = g.output();
@@ -136,7 +155,7 @@ impl ResNetKernels for Flex {
         beta: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let Some(p) = planes(&x, &[&gamma, &beta]) else {
+        let Some(p) = planes(&x, &[&gamma, &beta], &[]) else {
             let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
             return (result.output, result.mean, result.variance);
         };
@@ -151,36 +170,46 @@ impl ResNetKernels for Flex {
     }
 }
 
-fn input_grad(
-    x: FlexTensor,
-    weight: FlexTensor,
-    dy: FlexTensor,
-    stride: usize,
-    padding: usize,
+/// A backward product of the convolution: our kernel `f32_kernel` on `(x or weight, dy)` when
+/// the shapes allow, otherwise burn's `fallback`.
+fn backward_product(
+    [x, weight, dy]: [FlexTensor; 3],
+    [stride, padding]: [usize; 2],
+    wants_x: bool,
+    f32_kernel: fn(&Geometry, &[f32], &[f32]) -> Vec<f32>,
+    fallback: fn(FlexTensor, FlexTensor, FlexTensor, ConvOptions<2>) -> FlexTensor,
 ) -> FlexTensor {
-    match geometry(&x, &weight, stride, padding) {
-        Some(g) if dy.dtype() == DType::F32 => {
-            let dx = with_f32([&weight, &dy], |[w, dy]| conv_f32::input_grad(&g, w, dy));
-            tensor(dx, [g.batch, g.in_channels, g.input[0], g.input[1]])
-        }
-        _ => Flex::conv2d_x_backward(x, weight, dy, options(stride, padding)),
-    }
+    let Some(g) = geometry(&x, &weight, stride, padding).filter(|_| dy.dtype() == DType::F32)
+    else {
+        return fallback(x, weight, dy, options(stride, padding));
+    };
+    let (operand, shape) = match wants_x {
+        // The input gradient needs the weights; the weight gradient, the input.
+        true => (&weight, [g.batch, g.in_channels, g.input[0], g.input[1]]),
+        false => (&x, [g.out_channels, g.in_channels, g.kernel, g.kernel]),
+    };
+    let grad = with_f32([operand, &dy], |[operand, dy]| f32_kernel(&g, operand, dy));
+    tensor(grad, shape)
 }
 
-fn weight_grad(
-    x: FlexTensor,
-    weight: FlexTensor,
-    dy: FlexTensor,
-    stride: usize,
-    padding: usize,
-) -> FlexTensor {
-    match geometry(&x, &weight, stride, padding) {
-        Some(g) if dy.dtype() == DType::F32 => {
-            let dw = with_f32([&x, &dy], |[x, dy]| conv_f32::weight_grad(&g, x, dy));
-            tensor(dw, [g.out_channels, g.in_channels, g.kernel, g.kernel])
-        }
-        _ => Flex::conv2d_weight_backward(x, weight, dy, options(stride, padding)),
-    }
+fn input_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
+    backward_product(
+        tensors,
+        conv,
+        true,
+        conv_f32::input_grad,
+        Flex::conv2d_x_backward,
+    )
+}
+
+fn weight_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
+    backward_product(
+        tensors,
+        conv,
+        false,
+        conv_f32::weight_grad,
+        Flex::conv2d_weight_backward,
+    )
 }
 
 /// Backward pass of [`ResNetKernels::resnet_conv2d`]: the gradients of the input and the weight.
@@ -201,12 +230,13 @@ impl Backward<Flex, 2> for ConvBackward {
         let (x, weight, stride, padding) = ops.state;
         let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
         let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight);
+        let conv = [stride, padding];
         if let Some(node) = node_x {
-            let dx = input_grad(x.clone(), weight.clone(), dy.clone(), stride, padding);
+            let dx = input_grad([x.clone(), weight.clone(), dy.clone()], conv);
             grads.register::<Flex>(node.id, dx);
         }
         if let Some(node) = node_weight {
-            grads.register::<Flex>(node.id, weight_grad(x, weight, dy, stride, padding));
+            grads.register::<Flex>(node.id, weight_grad([x, weight, dy], conv));
         }
     }
 }
@@ -323,7 +353,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let (x, gamma, mean, var, epsilon) = ops.state;
         let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
         let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma);
-        let (dx, dgamma, dbeta) = match planes(&x, &[&gamma, &dy, &mean, &var]) {
+        let (dx, dgamma, dbeta) = match planes(&x, &[&gamma, &mean, &var], &[&dy]) {
             Some(p) => {
                 let shape = x.shape();
                 let (dx, dgamma, dbeta) = with_f32(

@@ -5,15 +5,15 @@
 //! convolution of transposed copies, the input gradient as a scatter-add transposed
 //! convolution, BN as a dozen element-wise passes) that dominate a training step
 //! (docs/profile.md). With this crate's `flex` feature, f32 tensors on flex use
-//! [`conv_f32`]'s im2col + gemm kernels and [`batch_norm_f32`]'s fused passes instead, through
+//! `conv_f32`'s im2col + gemm kernels and `batch_norm_f32`'s fused passes instead, through
 //! burn's backend-extension mechanism. Every other backend, and other dtypes, keep burn's own ops.
 
 #[cfg(feature = "flex")]
-pub mod batch_norm_f32;
+mod batch_norm_f32;
 #[cfg(feature = "flex")]
 mod buffer;
 #[cfg(feature = "flex")]
-pub mod conv_f32;
+mod conv_f32;
 #[cfg(feature = "flex")]
 mod flex;
 
@@ -30,6 +30,11 @@ pub fn conv2d(
     stride: usize,
     padding: usize,
 ) -> Tensor<4> {
+    let (channels, expected) = (x.dims()[1], weight.dims()[1]);
+    assert_eq!(
+        channels, expected,
+        "conv2d: the input has {channels} channels, the weight {expected}"
+    );
     #[cfg(feature = "flex")]
     if runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
@@ -78,6 +83,10 @@ pub fn batch_norm_train(
     beta: Tensor<1>,
     epsilon: f64,
 ) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    // burn's checks, which the flex path would otherwise skip.
+    let channels = x.dims()[1];
+    assert_eq!(gamma.dims(), [channels], "invalid batch norm gamma shape");
+    assert_eq!(beta.dims(), [channels], "invalid batch norm beta shape");
     #[cfg(feature = "flex")]
     if runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
