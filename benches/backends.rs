@@ -19,7 +19,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use resnet::model::{ResNet, zoo};
 use resnet::train::DeviceSpec;
 
@@ -162,7 +164,10 @@ fn bench(c: &mut Criterion) {
     for spec in backends() {
         let device = spec.device().expect("compiled in");
         let mut group = c.benchmark_group(spec.to_string());
+        // Flat sampling: ten samples of equal length; criterion's default (linear) would run a
+        // seconds-long training step 55 times at least.
         group
+            .sampling_mode(SamplingMode::Flat)
             .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(20));
