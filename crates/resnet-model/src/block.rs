@@ -1,7 +1,6 @@
 //! [`Block`]: the building block of the paper (Fig. 2, Fig. 5), residual or plain.
 
 use burn::module::Module;
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::conv_bn::ConvBn;
@@ -54,21 +53,13 @@ impl Block {
         responses: &mut Option<&mut Vec<Tensor<4>>>,
     ) -> Tensor<4> {
         let last = self.layers.len() - 1;
-        let mut out = x.clone();
+        let mut shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
+        let mut out = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            out = layer.forward(out);
-            if let Some(responses) = responses
-                && layer.kernel_size() == 3
-            {
-                responses.push(out.clone());
-            }
-            if i != last {
-                out = relu(out);
-            }
+            // The shortcut joins after the last layer's BN, before its ReLU.
+            let residual = if i == last { shortcut.take() } else { None };
+            out = layer.forward_relu(out, residual, responses);
         }
-        if let Some(shortcut) = &self.shortcut {
-            out = out + shortcut.forward(x);
-        }
-        relu(out)
+        out
     }
 }

@@ -49,18 +49,46 @@ impl ConvBn {
 
     /// `BN(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        // Built square and symmetric in `new`.
-        let padding = match self.conv.padding {
-            PaddingConfig2d::Explicit(top, ..) => top,
-            _ => self.kernel_size() / 2,
-        };
-        let stride = self.conv.stride[0];
+        let [stride, padding] = self.stride_and_padding();
         let bias = self.conv.bias.as_ref().map(|bias| bias.val());
         let y = kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding);
         match self.folded {
             true => y,
             false => kernels::batch_norm(&self.bn, y),
         }
+    }
+
+    /// `ReLU(BN(conv(x)) + residual)`, without the addition when `residual` is `None`: the
+    /// layer, the ReLU after it and, for the last layer of a block, the shortcut. With
+    /// `responses`, a 3x3 layer pushes its response `BN(conv(x))` (paper Fig. 7) onto it;
+    /// without, a folded layer runs as one fused kernel.
+    pub fn forward_relu(
+        &self,
+        x: Tensor<4>,
+        residual: Option<Tensor<4>>,
+        responses: &mut Option<&mut Vec<Tensor<4>>>,
+    ) -> Tensor<4> {
+        if let (None, true, Some(bias)) = (&responses, self.folded, &self.conv.bias) {
+            let [stride, padding] = self.stride_and_padding();
+            let weight = self.conv.weight.val();
+            return kernels::conv2d_relu(x, weight, bias.val(), residual, stride, padding);
+        }
+        let y = self.forward(x);
+        if let Some(responses) = responses
+            && self.kernel_size() == 3
+        {
+            responses.push(y.clone());
+        }
+        kernels::add_relu(y, residual)
+    }
+
+    /// The convolution's stride and padding (built square and symmetric in `new`).
+    fn stride_and_padding(&self) -> [usize; 2] {
+        let padding = match self.conv.padding {
+            PaddingConfig2d::Explicit(top, ..) => top,
+            _ => self.kernel_size() / 2,
+        };
+        [self.conv.stride[0], padding]
     }
 
     /// Folds inference-mode BN into the convolution: with `s = gamma / sqrt(var + eps)`, the

@@ -3,7 +3,6 @@
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::block::Block;
@@ -154,13 +153,7 @@ impl ResNet {
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
     ) -> Vec<Tensor<4>> {
-        let mut x = self.stem.forward(x);
-        if let Some(responses) = responses
-            && self.stem.kernel_size() == 3
-        {
-            responses.push(x.clone());
-        }
-        x = relu(x);
+        let mut x = self.stem.forward_relu(x, None, responses);
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
         }

@@ -190,15 +190,11 @@ impl Geometry {
                     dst[hi..].fill(0.0);
                     let from = (lo as isize + shift) as usize;
                     dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
-                    if cols != (0..w) {
-                        for line in dst
-                            .chunks_exact_mut(w)
-                            .take(valid_rows.end)
-                            .skip(valid_rows.start)
-                        {
-                            line[..cols.start].fill(0.0);
-                            line[cols.end..].fill(0.0);
-                        }
+                    // Column by column: the overhang is a column or two of each line, too
+                    // short for the memset calls a per-line fill becomes.
+                    let lines = &mut dst[valid_rows.start * w..valid_rows.end * w];
+                    for j in (0..cols.start).chain(cols.end..w) {
+                        lines.iter_mut().skip(j).step_by(w).for_each(|v| *v = 0.0);
                     }
                 }
             }
@@ -334,32 +330,74 @@ unsafe fn gemm_into(
     }
 }
 
-/// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`, `bias` (if any)
-/// `[out]`; returns the `[batch, out, oh, ow]` output.
-pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// What the forward convolution does to its product before the output leaves the cache:
+/// `relu?(W · col(X_n) + bias + residual)` (inference with BN folded into `W` and `bias`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// Per output channel, `[out]`.
+    pub bias: Option<&'a [f32]>,
+    /// Shaped as the output, `[batch, out, oh, ow]`: the shortcut of a residual block.
+    pub residual: Option<&'a [f32]>,
+    /// Whether negative results become zero.
+    pub relu: bool,
+}
+
+/// Forward convolution: `x` is `[batch, in, h, w]`, `weight` `[out, in, k, k]`; returns the
+/// `[batch, out, oh, ow]` output, with `epilogue` applied.
+pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     g.check(Some(x), Some(weight), None);
-    assert!(bias.is_none_or(|b| b.len() == g.out_channels), "bias size");
+    let Epilogue {
+        bias,
+        residual,
+        relu,
+    } = epilogue;
     let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
-    let mut y = uninit(g.batch * g.out_channels * out_pixels);
+    let image = g.out_channels * out_pixels;
+    assert!(bias.is_none_or(|b| b.len() == g.out_channels), "bias size");
+    assert!(
+        residual.is_none_or(|r| r.len() == g.batch * image),
+        "residual size"
+    );
+    let mut y = uninit(g.batch * image);
     let lhs = View::rows(weight, rows);
-    y.par_chunks_mut(g.out_channels * out_pixels)
+    y.par_chunks_mut(image)
         .zip(x.par_chunks(g.in_channels * g.in_pixels()))
-        .for_each(|(y_n, x_n)| {
-            // The bias as the product's starting value: no separate pass over the output.
-            if let Some(bias) = bias {
-                for (y, &b) in y_n.chunks_exact_mut(out_pixels).zip(bias) {
-                    y.fill(MaybeUninit::new(b));
+        .enumerate()
+        .for_each(|(n, (y_n, x_n))| {
+            // Bias and shortcut as the product's starting value (measured faster than adding
+            // them after the product), ReLU after it, while this image's output is in cache.
+            let residual = residual.map(|r| &r[n * image..(n + 1) * image]);
+            let start = bias.is_some() || residual.is_some();
+            if start {
+                for (c, y) in y_n.chunks_exact_mut(out_pixels).enumerate() {
+                    let b = bias.map_or(0.0, |b| b[c]);
+                    match residual {
+                        Some(r) => {
+                            let r = &r[c * out_pixels..(c + 1) * out_pixels];
+                            y.iter_mut()
+                                .zip(r)
+                                .for_each(|(y, &r)| *y = MaybeUninit::new(r + b));
+                        }
+                        None => y.fill(MaybeUninit::new(b)),
+                    }
                 }
             }
             with_col(g, x_n, |col| {
                 let rhs = View::rows(col, out_pixels);
                 let (m, dst) = (g.out_channels, [out_pixels, 1]);
-                // SAFETY: with a bias, `y_n` was just filled with it.
-                unsafe { gemm_into(m, out_pixels, rows, y_n, dst, bias.is_some(), lhs, rhs) };
+                // SAFETY: with a starting value, `y_n` was just filled with it.
+                unsafe { gemm_into(m, out_pixels, rows, y_n, dst, start, lhs, rhs) };
             });
+            if relu {
+                // SAFETY: gemm wrote every element of `y_n` (over its starting value, if any).
+                let y_n = unsafe { &mut *(y_n as *mut [MaybeUninit<f32>] as *mut [f32]) };
+                // `< 0` rather than `max`, which would turn NaN into 0.
+                y_n.iter_mut()
+                    .for_each(|y| *y = if *y < 0.0 { 0.0 } else { *y });
+            }
         });
     // SAFETY: `check` made `x` hold every image, so gemm wrote every element of every image's
-    // `out × out_pixels` output (over the bias, when there is one, which was written first).
+    // `out × out_pixels` output (over the starting value, when there is one, written first).
     unsafe { assume_init(y) }
 }
 
@@ -413,7 +451,7 @@ fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f3
         stride: 1,
         padding: k - 1 - g.padding,
     };
-    forward(&transposed, dy, &flipped, None)
+    forward(&transposed, dy, &flipped, Epilogue::default())
 }
 
 /// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
@@ -589,7 +627,7 @@ mod tests {
             } = g;
             let x = values(batch * in_channels * input[0] * input[1], 1);
             let w = values(out_channels * g.col_rows(), 2);
-            let y = forward(&g, &x, &w, None);
+            let y = forward(&g, &x, &w, Epilogue::default());
             let expected = naive(&g, &x, &w);
             for (a, b) in y.iter().zip(&expected) {
                 assert!((a - b).abs() < 1e-5, "{g:?}: {a} vs {b}");

@@ -8,7 +8,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DType, Flex, Shape, TensorMetadata, backend_extension};
 use burn::tensor::TensorData;
@@ -27,11 +27,25 @@ pub trait ResNetKernels: Backend {
         padding: usize,
     ) -> FloatTensor<Self>;
 
-    /// [`Self::resnet_conv2d`] plus a per-channel `bias` (inference with BN folded in).
+    /// Inference with BN folded in: [`Self::resnet_conv2d`] plus a per-channel `bias`, then
+    /// ReLU when `relu`, in one pass.
     fn resnet_conv2d_bias(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        relu: bool,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self>;
+
+    /// `ReLU(conv + bias + residual)` in one pass, `residual` shaped as the output: the last
+    /// layer of a residual block with its shortcut, in inference. (The extension macro takes
+    /// no optional tensors, hence two methods.)
+    fn resnet_conv2d_bias_add_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
         stride: usize,
         padding: usize,
     ) -> FloatTensor<Self>;
@@ -125,7 +139,9 @@ impl ResNetKernels for Flex {
             return Flex::conv2d(x, weight, None, options(stride, padding));
         };
         let [oh, ow] = g.output();
-        let y = with_f32([&x, &weight], |[x, w]| conv_f32::forward(&g, x, w, None));
+        let y = with_f32([&x, &weight], |[x, w]| {
+            conv_f32::forward(&g, x, w, conv_f32::Epilogue::default())
+        });
         tensor(y, [g.batch, g.out_channels, oh, ow])
     }
 
@@ -133,20 +149,22 @@ impl ResNetKernels for Flex {
         x: FlexTensor,
         weight: FlexTensor,
         bias: FlexTensor,
+        relu: bool,
         stride: usize,
         padding: usize,
     ) -> FlexTensor {
-        let g = geometry(&x, &weight, stride, padding);
-        let bias_fits =
-            bias.dtype() == DType::F32 && bias.shape().as_slice() == [weight.shape()[0]];
-        let Some(g) = g.filter(|_| bias_fits) else {
-            return Flex::conv2d(x, weight, Some(bias), options(stride, padding));
-        };
-        let [oh, ow] = g.output();
-        let y = with_f32([&x, &weight, &bias], |[x, w, b]| {
-            conv_f32::forward(&g, x, w, Some(b))
-        });
-        tensor(y, [g.batch, g.out_channels, oh, ow])
+        conv2d_fused(x, weight, bias, None, relu, [stride, padding])
+    }
+
+    fn resnet_conv2d_bias_add_relu(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        residual: FlexTensor,
+        stride: usize,
+        padding: usize,
+    ) -> FlexTensor {
+        conv2d_fused(x, weight, bias, Some(residual), true, [stride, padding])
     }
 
     fn resnet_batch_norm_train(
@@ -168,6 +186,50 @@ impl ResNetKernels for Flex {
         let y = FlexTensor::from_data(TensorData::new(y, shape));
         (y, tensor(mean, [p.channels]), tensor(var, [p.channels]))
     }
+}
+
+/// `relu?(conv(x) + bias + residual?)` on flex: [`conv_f32::forward`] with its epilogue, or
+/// burn's operations for shapes and dtypes it does not take.
+fn conv2d_fused(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    residual: Option<FlexTensor>,
+    relu: bool,
+    [stride, padding]: [usize; 2],
+) -> FlexTensor {
+    let f32_shaped =
+        |t: &FlexTensor, shape: &[usize]| t.dtype() == DType::F32 && t.shape().as_slice() == shape;
+    let fits = |g: &Geometry| {
+        let [oh, ow] = g.output();
+        f32_shaped(&bias, &[g.out_channels])
+            && residual
+                .as_ref()
+                .is_none_or(|r| f32_shaped(r, &[g.batch, g.out_channels, oh, ow]))
+    };
+    let Some(g) = geometry(&x, &weight, stride, padding).filter(fits) else {
+        let y = Flex::conv2d(x, weight, Some(bias), options(stride, padding));
+        let y = match residual {
+            Some(r) => Flex::float_add(y, r),
+            None => y,
+        };
+        return if relu { Flex::relu(y) } else { y };
+    };
+    let [oh, ow] = g.output();
+    let residual = residual.map(|r| r.to_contiguous());
+    let residual = residual.as_ref().map(|r| {
+        r.as_slice::<f32>()
+            .expect("a contiguous f32 tensor has a slice")
+    });
+    let y = with_f32([&x, &weight, &bias], |[x, w, b]| {
+        let epilogue = conv_f32::Epilogue {
+            bias: Some(b),
+            residual,
+            relu,
+        };
+        conv_f32::forward(&g, x, w, epilogue)
+    });
+    tensor(y, [g.batch, g.out_channels, oh, ow])
 }
 
 /// A backward product of the convolution: our kernel `f32_kernel` on `(x or weight, dy)` when
@@ -282,15 +344,27 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        relu: bool,
         stride: usize,
         padding: usize,
     ) -> FloatTensor<Self> {
         let channels = bias.shape()[0];
         let y = Self::resnet_conv2d(x, weight, stride, padding);
-        Self::float_add(
-            y,
-            Self::float_reshape(bias, Shape::new([1, channels, 1, 1])),
-        )
+        let bias = Self::float_reshape(bias, Shape::new([1, channels, 1, 1]));
+        let y = Self::float_add(y, bias);
+        if relu { Self::relu(y) } else { y }
+    }
+
+    fn resnet_conv2d_bias_add_relu(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        stride: usize,
+        padding: usize,
+    ) -> FloatTensor<Self> {
+        let y = Self::resnet_conv2d_bias(x, weight, bias, false, stride, padding);
+        Self::relu(Self::float_add(y, residual))
     }
 
     fn resnet_batch_norm_train(

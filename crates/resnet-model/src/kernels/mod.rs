@@ -45,6 +45,7 @@ pub fn conv2d(
                 x,
                 weight,
                 b.into_dispatch(),
+                false,
                 stride,
                 padding,
             ),
@@ -54,6 +55,53 @@ pub fn conv2d(
     }
     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
     burn::tensor::module::conv2d(x, weight, bias, options)
+}
+
+/// `ReLU(conv2d(x, weight, bias) + residual)`, without the addition when `residual` is
+/// `None`: a layer with BN folded in, and its block's shortcut. On flex, the bias and the
+/// shortcut are the product's starting value and ReLU runs on each image's output while it
+/// is in cache: no separate passes over the activations.
+pub fn conv2d_relu(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    residual: Option<Tensor<4>>,
+    stride: usize,
+    padding: usize,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x.device()) && x.dims()[1] == weight.dims()[1] {
+        use burn::backend::Dispatch;
+        use flex::ResNetKernels;
+        let (x, weight, bias) = (
+            x.into_dispatch(),
+            weight.into_dispatch(),
+            bias.into_dispatch(),
+        );
+        let y = match residual {
+            Some(r) => <Dispatch as ResNetKernels>::resnet_conv2d_bias_add_relu(
+                x,
+                weight,
+                bias,
+                r.into_dispatch(),
+                stride,
+                padding,
+            ),
+            None => <Dispatch as ResNetKernels>::resnet_conv2d_bias(
+                x, weight, bias, true, stride, padding,
+            ),
+        };
+        return Tensor::from_dispatch(y);
+    }
+    add_relu(conv2d(x, weight, Some(bias), stride, padding), residual)
+}
+
+/// `ReLU(y + residual)`, or `ReLU(y)` without a residual.
+pub fn add_relu(y: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+    burn::tensor::activation::relu(match residual {
+        Some(residual) => y + residual,
+        None => y,
+    })
 }
 
 /// `bn.forward(x)`, with the batch statistics computed by this crate's kernels when `x` is on
