@@ -61,7 +61,7 @@ impl ConvBn {
     /// `ReLU(BN(conv(x)) + residual)`, without the addition when `residual` is `None`: the
     /// layer, the ReLU after it and, for the last layer of a block, the shortcut. With
     /// `responses`, a 3x3 layer pushes its response `BN(conv(x))` (paper Fig. 7) onto it;
-    /// without, a folded layer runs as one fused kernel.
+    /// without, a folded layer runs as one fused kernel on flex (f32).
     pub fn forward_relu(
         &self,
         x: Tensor<4>,

@@ -105,16 +105,21 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
 fn inference_convolution_with_bias_shortcut_and_relu_equals_burns() {
     // Plain flex (inference) and flex with autodiff (composed of tracked operations).
     for device in [Device::flex(), Device::flex().autodiff()] {
-        let normal = Distribution::Normal(0.0, 1.0);
-        let x = Tensor::<4>::random([2, 5, 9, 9], normal, &device);
-        let b = Tensor::<1>::random([6], normal, &device);
+        let normal = |dims, seed| fixed_normal(dims, 0.0, 1.0, seed, &device);
+        let x = normal([2, 5, 9, 9], 1);
+        let b = normal([1, 1, 1, 6], 2).reshape([6]);
         for (kernel, stride) in [(3, 1), (3, 2), (1, 1), (1, 2)] {
             let padding = kernel / 2;
             let case = format!("{device:?}, k{kernel} s{stride}");
-            let w = Tensor::<4>::random([6, 5, kernel, kernel], normal, &device);
+            let w = normal([6, 5, kernel, kernel], 3);
             let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
             let expected = conv2d(x.clone(), w.clone(), Some(b.clone()), options);
-            let shortcut = Tensor::<4>::random(expected.dims(), normal, &device);
+            let [n, c, oh, ow] = expected.dims();
+            let shortcut = normal([n, c, oh, ow], 4);
+            // The same values laid out transposed in memory (as a strided view would be), and
+            // one broadcast over the batch (burn's addition, not the fused kernel).
+            let transposed = normal([n, c, ow, oh], 5).swap_dims(2, 3);
+            let broadcast = normal([1, c, oh, ow], 6);
             let conv = |residual: Option<Tensor<4>>, relu: bool| match relu {
                 true => {
                     kernels::conv2d_relu(x.clone(), w.clone(), b.clone(), residual, stride, padding)
@@ -122,13 +127,24 @@ fn inference_convolution_with_bias_shortcut_and_relu_equals_burns() {
                 false => kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), stride, padding),
             };
             let relu = burn::tensor::activation::relu;
+            let with = |r: &Tensor<4>| relu(expected.clone() + r.clone());
             for (what, actual, expected) in [
                 ("bias", conv(None, false), expected.clone()),
                 ("bias + ReLU", conv(None, true), relu(expected.clone())),
                 (
                     "bias + shortcut + ReLU",
                     conv(Some(shortcut.clone()), true),
-                    relu(expected.clone() + shortcut.clone()),
+                    with(&shortcut),
+                ),
+                (
+                    "strided shortcut",
+                    conv(Some(transposed.clone()), true),
+                    with(&transposed),
+                ),
+                (
+                    "broadcast shortcut",
+                    conv(Some(broadcast.clone()), true),
+                    with(&broadcast),
                 ),
             ] {
                 let error = relative_error(actual, expected);

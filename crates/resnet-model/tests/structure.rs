@@ -267,3 +267,83 @@ fn record_round_trip() {
     let (a, b) = (model.valid().forward(x.clone()), loaded.valid().forward(x));
     a.into_data().assert_eq(&b.into_data(), true);
 }
+
+/// Gives every BN of `model` statistics and affine parameters away from their initial values,
+/// so that folding them into the convolutions has something to fold.
+fn with_trained_looking_bn(mut model: resnet_model::ResNet) -> resnet_model::ResNet {
+    use burn::module::{Param, RunningState};
+    fn randomise(layer: &mut resnet_model::conv_bn::ConvBn) {
+        let bn = &mut layer.bn;
+        let [channels] = bn.gamma.dims();
+        let device = bn.gamma.device();
+        let uniform =
+            |lo, hi| Tensor::<1>::random([channels], Distribution::Uniform(lo, hi), &device);
+        bn.gamma = Param::from_tensor(uniform(0.5, 1.5));
+        bn.beta = Param::from_tensor(uniform(-0.5, 0.5));
+        bn.running_mean = RunningState::new(uniform(-0.5, 0.5));
+        bn.running_var = RunningState::new(uniform(0.5, 2.0));
+    }
+    randomise(&mut model.stem);
+    for block in model.stages.iter_mut().flat_map(|s| &mut s.blocks) {
+        block.layers.iter_mut().for_each(randomise);
+        if let Some(projection) = block.shortcut.as_mut().and_then(|s| s.projection.as_mut()) {
+            randomise(projection);
+        }
+    }
+    model
+}
+
+/// BN folded into the convolutions (what `resnet eval` and `infer` run, through the fused
+/// inference kernels on flex) computes what the unfolded network computes: logits and Fig. 7's
+/// responses, for basic and bottleneck blocks, options A/B/C and a plain network.
+#[test]
+fn folded_network_equals_the_unfolded_one() {
+    use resnet_model::BlockKind;
+    let configs = [
+        (
+            "resnet20 (option A)",
+            zoo::config_for("resnet20").unwrap(),
+            32,
+        ),
+        ("plain20", zoo::config_for("plain20").unwrap(), 32),
+        (
+            "bottleneck, option B",
+            tiny_imagenet(BlockKind::Bottleneck).with_shortcut(ShortcutOption::B),
+            64,
+        ),
+        (
+            "basic, option C",
+            tiny_imagenet(BlockKind::Basic).with_shortcut(ShortcutOption::C),
+            64,
+        ),
+    ];
+    for (name, config, side) in configs {
+        let model = with_trained_looking_bn(config.init(&device()).unwrap()).valid();
+        let folded = model.clone().fold_batch_norm();
+        let x = Tensor::<4>::random(
+            [2, 3, side, side],
+            Distribution::Normal(0.0, 1.0),
+            &device(),
+        );
+        let close = |a: Tensor<2>, b: Tensor<2>, what: &str| {
+            let scale: f32 = b.clone().abs().max().into_scalar();
+            let error: f32 = (a - b).abs().max().into_scalar();
+            assert!(
+                error <= 1e-4 * scale.max(1.0),
+                "{name}: {what} differs by {error}"
+            );
+        };
+        close(
+            folded.forward(x.clone()),
+            model.forward(x.clone()),
+            "logits",
+        );
+        let (_, folded_responses) = folded.forward_responses(x.clone());
+        let (_, responses) = model.forward_responses(x);
+        assert_eq!(folded_responses.len(), responses.len(), "{name}");
+        for (i, (a, b)) in folded_responses.into_iter().zip(responses).enumerate() {
+            let flat = |t: Tensor<4>| t.flatten::<2>(1, 3);
+            close(flat(a), flat(b), &format!("response {i}"));
+        }
+    }
+}

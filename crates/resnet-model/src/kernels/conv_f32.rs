@@ -2,7 +2,8 @@
 //! parallel. With `W` seen as `[out_channels, in_channels·k·k]` and `col(X_n)` as
 //! `[in_channels·k·k, out_pixels]`:
 //!
-//! - forward: `Y_n = W · col(X_n)`
+//! - forward: `Y_n = W · col(X_n)`, with an optional [`Epilogue`] (bias, shortcut, ReLU) for
+//!   inference with BN folded in
 //! - input gradient: for stride 1, a forward convolution of `dY_n` with `W` flipped in space
 //!   and its channels swapped; otherwise `dX_n = col⁻¹(Wᵀ · dY_n)` (col2im adds the columns
 //!   back into the image)
@@ -391,9 +392,9 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
             if relu {
                 // SAFETY: gemm wrote every element of `y_n` (over its starting value, if any).
                 let y_n = unsafe { &mut *(y_n as *mut [MaybeUninit<f32>] as *mut [f32]) };
-                // `< 0` rather than `max`, which would turn NaN into 0.
+                // As flex's relu: NaN stays NaN (`max` would make it 0), -0 becomes 0.
                 y_n.iter_mut()
-                    .for_each(|y| *y = if *y < 0.0 { 0.0 } else { *y });
+                    .for_each(|y| *y = if y.is_nan() || *y > 0.0 { *y } else { 0.0 });
             }
         });
     // SAFETY: `check` made `x` hold every image, so gemm wrote every element of every image's
@@ -646,6 +647,39 @@ mod tests {
                 (via_w - reference).abs() < tolerance,
                 "{g:?}: {via_w} vs {reference}"
             );
+        }
+    }
+
+    #[test]
+    fn epilogue_adds_bias_and_residual_then_applies_relu() {
+        for g in SHAPES {
+            let x = values(g.batch * g.in_channels * g.in_pixels(), 6);
+            let w = values(g.out_channels * g.col_rows(), 7);
+            let bias = values(g.out_channels, 8);
+            let conv = naive(&g, &x, &w);
+            let residual = values(conv.len(), 9);
+            let out_pixels = g.out_pixels();
+            for (with_bias, with_residual, relu) in [
+                (true, false, false),
+                (true, false, true),
+                (false, true, false),
+                (true, true, true),
+            ] {
+                let epilogue = Epilogue {
+                    bias: with_bias.then_some(&bias[..]),
+                    residual: with_residual.then_some(&residual[..]),
+                    relu,
+                };
+                let y = forward(&g, &x, &w, epilogue);
+                for (i, (&a, &c)) in y.iter().zip(&conv).enumerate() {
+                    let channel = i / out_pixels % g.out_channels;
+                    let mut b = c;
+                    b += if with_bias { bias[channel] } else { 0.0 };
+                    b += if with_residual { residual[i] } else { 0.0 };
+                    let b = if relu { b.max(0.0) } else { b };
+                    assert!((a - b).abs() < 1e-5, "{g:?} {epilogue:?}: {a} vs {b}");
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! The convolution and batch-norm kernels (`conv_f32`, `batch_norm_f32`) plugged into burn
-//! through its backend-extension mechanism: operations on `Flex` and their backward passes on
-//! `Autodiff<Flex>`, written by hand because the extension macro derives no gradients.
+//! through its backend-extension mechanism: operations on `Flex` and, on `Autodiff<Flex>`,
+//! the backward passes of the training operations written by hand (the extension macro derives
+//! no gradients); the inference-only fused operations are composed of tracked operations there.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -6,7 +6,9 @@
 //! convolution, BN as a dozen element-wise passes) that dominate a training step
 //! (docs/profile.md). With this crate's `flex` feature, f32 tensors on flex use
 //! `conv_f32`'s im2col + gemm kernels and `batch_norm_f32`'s fused passes instead, through
-//! burn's backend-extension mechanism. Every other backend, and other dtypes, keep burn's own ops.
+//! burn's backend-extension mechanism. In inference, with BN folded into the convolution, the
+//! bias, the block's shortcut and the ReLU run inside the convolution's pass over its output
+//! ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops.
 
 #[cfg(feature = "flex")]
 mod batch_norm_f32;
@@ -69,8 +71,15 @@ pub fn conv2d_relu(
     stride: usize,
     padding: usize,
 ) -> Tensor<4> {
+    // The fast path skips the checks of `y + residual`: it takes only a residual of the
+    // output's shape on the same device (anything else gets burn's ops and their errors).
     #[cfg(feature = "flex")]
-    if runs_on_flex(&x.device()) && x.dims()[1] == weight.dims()[1] {
+    if runs_on_flex(&x.device())
+        && x.dims()[1] == weight.dims()[1]
+        && residual.as_ref().is_none_or(|r| {
+            r.device() == x.device() && Some(r.dims()) == output_dims(&x, &weight, stride, padding)
+        })
+    {
         use burn::backend::Dispatch;
         use flex::ResNetKernels;
         let (x, weight, bias) = (
@@ -94,6 +103,24 @@ pub fn conv2d_relu(
         return Tensor::from_dispatch(y);
     }
     add_relu(conv2d(x, weight, Some(bias), stride, padding), residual)
+}
+
+/// The shape of `conv2d(x, weight)`'s output, if the convolution is well formed.
+#[cfg(feature = "flex")]
+fn output_dims(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    stride: usize,
+    padding: usize,
+) -> Option<[usize; 4]> {
+    let ([n, _, h, w], [out, _, k, _]) = (x.dims(), weight.dims());
+    let side = |s: usize| {
+        (s + 2 * padding)
+            .checked_sub(k)?
+            .checked_div(stride)
+            .map(|q| q + 1)
+    };
+    Some([n, out, side(h)?, side(w)?])
 }
 
 /// `ReLU(y + residual)`, or `ReLU(y)` without a residual.
