@@ -1,10 +1,15 @@
-//! `resnet eval` reproduces PyTorch's accuracy counts for the public CIFAR checkpoints, and
-//! evaluates class-folder trees.
+//! `resnet eval` reproduces PyTorch's accuracy counts for the public CIFAR checkpoints,
+//! evaluates class-folder trees, and refuses data whose labels do not index the network's
+//! outputs.
 
 mod common;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use burn::tensor::Device;
+use resnet_testkit::cifar::write_cifar10;
 
 use common::shared;
 
@@ -63,4 +68,123 @@ fn class_folder_sample() {
     assert_eq!(report["total"], 500);
     // The same JPEG copy's test images: the network is about as accurate as on the archive.
     assert!(report["top1_error"].as_f64().unwrap() < 0.3, "{report}");
+}
+
+/// A small CIFAR network with `classes` outputs saved as a burn record with `metadata`.
+fn record(dir: &Path, name: &str, classes: usize, metadata: &[(&str, &str)]) -> PathBuf {
+    let mut config = resnet::model::zoo::config_for("cifar-resnet8").unwrap();
+    config.num_classes = classes;
+    let path = dir.join(name);
+    let metadata: BTreeMap<String, String> = (metadata.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (config.init(&Device::flex()).unwrap())
+        .save_record(&path, &metadata)
+        .unwrap();
+    path
+}
+
+/// `resnet eval` with `args`: its error message (it must fail).
+fn eval_error(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .arg("eval")
+        .args(args)
+        .env("BURN_DEVICE", "flex")
+        .output()
+        .expect("the resnet binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "must fail: {stderr}");
+    stderr
+}
+
+/// Labels index a network's outputs: other class counts (alone or in an ensemble), other
+/// class names, and a validation split the network was not trained with are refused.
+#[test]
+fn data_of_other_classes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 8, 8);
+    let ten = record(dir.path(), "ten.bpk", 10, &[]);
+    let hundred = record(dir.path(), "hundred.bpk", 100, &[]);
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let weights = |w: &[&PathBuf]| -> Vec<std::ffi::OsString> {
+        let mut v = vec!["--data".into(), os(&data), "--weights".into()];
+        v.extend(w.iter().map(|p| os(p)));
+        v
+    };
+    let run = |args: Vec<std::ffi::OsString>| {
+        eval_error(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>())
+    };
+
+    let err = run(weights(&[&hundred]));
+    assert!(
+        err.contains("the data has 10 classes but the network scores 100"),
+        "{err}"
+    );
+    let err = run(weights(&[&ten, &hundred]));
+    assert!(err.contains("network #2 scores 100"), "{err}");
+
+    let names: Vec<String> = (0..10).map(|i| format!("class{i}")).collect();
+    let names = serde_json::to_string(&names).unwrap();
+    let renamed = record(dir.path(), "renamed.bpk", 10, &[("resnet.classes", &names)]);
+    let err = run(weights(&[&renamed]));
+    assert!(err.contains("trained on other classes"), "{err}");
+
+    let no_val = record(dir.path(), "all.bpk", 10, &[("resnet.held_out", "0")]);
+    let mut args = weights(&[&no_val]);
+    args.extend(["--split".into(), "val".into()]);
+    let err = run(args);
+    assert!(err.contains("has no validation split"), "{err}");
+}
+
+/// Writes `root/<split>/<class>/0.png` for each (split, class).
+fn class_tree(root: &Path, folders: &[(&str, &str)]) {
+    for (split, class) in folders {
+        let dir = root.join(split).join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        image::RgbImage::new(8, 8).save(dir.join("0.png")).unwrap();
+    }
+}
+
+/// `val/` must have `train/`'s classes (labels are indices into the sorted folder names),
+/// and `--split val` needs a `val/` folder when the tree has `train/`.
+#[test]
+fn class_folder_splits_must_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    class_tree(&tree, &[("train", "cat"), ("train", "dog"), ("val", "dog")]);
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args([
+            "train",
+            "--arch",
+            "resnet18",
+            "--iterations",
+            "1",
+            "--quiet",
+            "--data",
+        ])
+        .arg(&tree)
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .env("BURN_DEVICE", "flex")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("missing from val/: cat; only in val/: none"),
+        "{stderr}"
+    );
+
+    let only_train = dir.path().join("only-train");
+    class_tree(&only_train, &[("train", "cat"), ("train", "dog")]);
+    let weights = record(dir.path(), "two.bpk", 2, &[]);
+    let err = eval_error(&[
+        "--weights".as_ref(),
+        weights.as_os_str(),
+        "--data".as_ref(),
+        only_train.as_os_str(),
+        "--split".as_ref(),
+        "val".as_ref(),
+    ]);
+    assert!(err.contains("has no val/ folder to evaluate"), "{err}");
 }

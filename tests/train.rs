@@ -168,6 +168,19 @@ fn a_diverging_run_stops_and_keeps_its_checkpoint() {
     assert!(out.join("checkpoint/state.json").is_file(), "{stderr}");
     assert!(!out.join("model.bpk").exists());
     println!("{}", stderr.trim());
+
+    // As the message advises: continue from the checkpoint with a lower rate, kept in run.json
+    // for later resumes (whether this checkpoint can still be rescued is the run's matter).
+    let output = resnet()
+        .args(["train", "--quiet", "--lr", "0.01", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("from 1000000000000 to 0.01"), "{stderr}");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(config["recipe"]["lr"], 0.01, "{config}");
 }
 
 #[test]

@@ -14,6 +14,52 @@ use resnet_data::{DataError, ImageFolder, ImageSet, Normalization, TestProtocol}
 use resnet_model::ResNet;
 use serde::Serialize;
 
+/// Why an evaluation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// Reading or decoding the images.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The data's labels do not index the network's outputs one to one.
+    #[error(
+        "the data has {data} classes but the network{which} scores {network}: its labels would \
+         not match the network's outputs (was it trained on other data?)"
+    )]
+    Classes {
+        /// Classes of the data.
+        data: usize,
+        /// Outputs of the network.
+        network: usize,
+        /// Which network of an ensemble, e.g. " #2" (empty for one network).
+        which: String,
+    },
+    /// No network to evaluate.
+    #[error("no network to evaluate")]
+    NoNetwork,
+}
+
+/// Checks that every network scores exactly the data's classes.
+pub fn check_classes(models: &[ResNet], data_classes: usize) -> Result<(), EvalError> {
+    if models.is_empty() {
+        return Err(EvalError::NoNetwork);
+    }
+    for (i, model) in models.iter().enumerate() {
+        let network = model.config().num_classes;
+        if network != data_classes {
+            return Err(EvalError::Classes {
+                data: data_classes,
+                network,
+                which: if models.len() > 1 {
+                    format!(" #{}", i + 1)
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What to do with an image that cannot be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnCorrupt {
@@ -97,13 +143,16 @@ fn score(models: &[ResNet], views: impl IntoIterator<Item = Tensor<4>>) -> Tenso
 }
 
 /// Evaluates decoded images (CIFAR), in batches, calling `progress` with images done.
+///
+/// Every network must score exactly the set's classes.
 pub fn evaluate_images(
     models: &[ResNet],
     set: &ImageSet,
     settings: &EvalSettings,
     device: &Device,
     mut progress: impl FnMut(usize),
-) -> Result<EvalReport, DataError> {
+) -> Result<EvalReport, EvalError> {
+    check_classes(models, set.classes)?;
     let normalization = &settings.normalization;
     normalization.check(set.shape)?;
     let mut report = EvalReport::default();
@@ -119,13 +168,16 @@ pub fn evaluate_images(
 }
 
 /// Evaluates the images of a folder under `protocol`, decoding in parallel.
+///
+/// Every network must score exactly the folder's classes, in the folder's (sorted) order.
 pub fn evaluate_folder(
     models: &[ResNet],
     folder: &ImageFolder,
     settings: &EvalSettings,
     device: &Device,
     mut progress: impl FnMut(usize),
-) -> Result<EvalReport, DataError> {
+) -> Result<EvalReport, EvalError> {
+    check_classes(models, folder.classes.len())?;
     let (protocol, normalization) = (&settings.protocol, &settings.normalization);
     let mut report = EvalReport::default();
     // Scaled views differ in size from image to image: they go one image at a time.
@@ -146,7 +198,7 @@ pub fn evaluate_folder(
                     views.push(v);
                     labels.push(sample.label);
                 }
-                (Err(e), OnCorrupt::Fail) => return Err(e),
+                (Err(e), OnCorrupt::Fail) => return Err(e.into()),
                 (Err(_), OnCorrupt::Skip) => report.skipped.push(sample.path.display().to_string()),
             }
         }

@@ -90,8 +90,33 @@ pub fn draw(stem: &Path, panels: &[Panel]) -> Result<[PathBuf; 2], FigureError> 
         let path = path.to_path_buf();
         move |e: String| FigureError { path, reason: e }
     };
-    render(BitMapBackend::new(&png, size).into_drawing_area(), panels).map_err(fail(&png))?;
-    render(SVGBackend::new(&svg, size).into_drawing_area(), panels).map_err(fail(&svg))?;
+    // Drawn in memory, then each file written whole (never a half-drawn figure on disk).
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    render(
+        BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area(),
+        panels,
+    )
+    .map_err(fail(&png))?;
+    let mut png_bytes = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_raw(size.0, size.1, pixels)
+        .ok_or_else(|| "pixel buffer of the wrong size".to_string())
+        .and_then(|img| {
+            img.write_to(&mut png_bytes, image::ImageFormat::Png)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(fail(&png))?;
+    let mut svg_text = String::new();
+    render(
+        SVGBackend::with_string(&mut svg_text, size).into_drawing_area(),
+        panels,
+    )
+    .map_err(fail(&svg))?;
+    for (path, bytes) in [
+        (&png, png_bytes.get_ref().as_slice()),
+        (&svg, svg_text.as_bytes()),
+    ] {
+        crate::atomic::write(path, bytes).map_err(|e| fail(path)(e.to_string()))?;
+    }
     Ok([png, svg])
 }
 

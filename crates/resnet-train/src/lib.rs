@@ -8,9 +8,11 @@
 //! - [`responses`]: Fig. 7's analysis of layer responses.
 //! - [`eval`]: top-1/top-5 error under the paper's test protocols, ensembles.
 //! - [`tensor_file`]: safetensors tensor I/O.
+//! - [`atomic`]: result files written whole or not at all.
 
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod cli;
 pub mod device;
 pub mod eval;

@@ -127,16 +127,21 @@ pub fn layer_responses(
         .collect())
 }
 
-/// Writes the responses of several networks as one CSV (`model,layer,channels,std,std_all`).
+/// Writes the responses of several networks as one CSV (`model,layer,channels,std,std_all`),
+/// creating its directory; the file is replaced whole or not at all.
 pub fn write_csv(path: &Path, models: &[(String, Vec<LayerResponse>)]) -> Result<(), csv::Error> {
-    let mut writer = csv::Writer::from_path(path)?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["model", "layer", "channels", "std", "std_all"])?;
     for (name, responses) in models {
         for r in responses {
             writer.serialize((name, r.layer, r.channels, r.std, r.std_all))?;
         }
     }
-    writer.flush()?;
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::atomic::write(path, &bytes)?;
     Ok(())
 }
 

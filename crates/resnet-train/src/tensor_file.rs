@@ -112,7 +112,5 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, TensorData)]) -> Result<(), 
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let serialized = safetensors::serialize(views, None).map_err(invalid)?;
-    let tmp = path.with_extension("safetensors.partial");
-    std::fs::write(&tmp, serialized).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::atomic::write(path, &serialized).map_err(io)
 }

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use burn::module::Module;
 use indicatif::ProgressBar;
 use resnet_data::{Cifar, Normalization};
 use resnet_model::load_model;
 
 use super::DeviceArgs;
-use super::eval::{Rgb, locate_data, stored_normalization};
+use super::eval::{Rgb, StoredRun, locate_data};
 use crate::responses::{layer_responses, plot, write_csv};
 
 /// Arguments of `resnet analyze`.
@@ -44,8 +45,8 @@ pub struct ResponsesArgs {
     #[arg(long)]
     pub data: String,
     /// Analyse the first N test images (default: all).
-    #[arg(long)]
-    pub images: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub images: Option<u64>,
     /// Per-channel mean (r,g,b in [0, 1]) the networks were trained with; default: what a
     /// burn record stores, else the per-pixel mean of the training set.
     #[arg(long, requires = "std")]
@@ -83,7 +84,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     );
     let cifar = Cifar::load(locate_data(&args.data)?)?;
     let mut test = cifar.test;
-    if let Some(n) = args.images.filter(|&n| n < test.len()) {
+    if let Some(n) = args.images.map(|n| n as usize).filter(|&n| n < test.len()) {
         test = test.subset(&(0..n).collect::<Vec<_>>());
     }
     let mean_image = cifar.train.mean_image();
@@ -93,7 +94,8 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         let model = load_model(arch, weights, None, &device)?.valid();
         let normalization = match (&args.mean, &args.std) {
             (Some(Rgb(mean)), Some(Rgb(std))) => Normalization::per_channel(*mean, *std),
-            _ => stored_normalization(weights)
+            _ => StoredRun::read(weights)
+                .normalization
                 .unwrap_or_else(|| Normalization::mean_image(mean_image.clone())),
         };
         let label = args.labels.get(i).cloned().unwrap_or_else(|| {
@@ -124,7 +126,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         results.push((label, responses));
     }
     let csv = args.out.with_extension("csv");
-    write_csv(&csv, &results)?;
+    write_csv(&csv, &results).with_context(|| format!("writing {}", csv.display()))?;
     let [png, svg] = plot(&results, &args.out)?;
     println!(
         "wrote {}, {}, {}",

@@ -30,12 +30,13 @@ pub struct EvalArgs {
     /// training set (CIFAR); `val`/`train` sub-folders (folders).
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
-    /// Images held out of CIFAR's training set for `--split val`.
-    #[arg(long, default_value_t = 5000)]
-    pub val_size: usize,
-    /// Seed of the train/val split.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Images held out of CIFAR's training set for `--split val`. Default: the training run's
+    /// (stored in records written by `resnet train`), else 5000.
+    #[arg(long)]
+    pub val_size: Option<usize>,
+    /// Seed of the train/val split. Default: the training run's, else 0.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Per-channel mean (r,g,b in [0, 1]); default: the per-pixel mean image of the training
     /// set (CIFAR, as the paper), or ImageNet's mean/std (folders).
     #[arg(long, requires = "std")]
@@ -114,10 +115,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .fold_batch_norm())
         })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
+    let stored = StoredRun::read(&args.weights[0]);
     let per_channel = match (&args.mean, &args.std) {
         (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
         // What the first network was trained with, when its record says.
-        _ => stored_normalization(&args.weights[0]),
+        _ => stored.normalization.clone(),
     };
     let mut settings = EvalSettings {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
@@ -128,7 +130,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let data = locate_data(&args.data)?;
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
-        let folder = ImageFolder::open(folder_root(&data, args.split))?;
+        let folder = ImageFolder::open(folder_root(&data, args.split)?)?;
+        check_class_names(&args.weights, &folder.classes)?;
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
             // CIFAR networks take their images as they are.
@@ -157,9 +160,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "CIFAR images are evaluated as they are (--tta single)"
         );
         let cifar = Cifar::load(&data)?;
+        check_class_names(&args.weights, &cifar.class_names)?;
         // The training images (whose mean image normalises) and the held-out ones.
         let (train, held_out) = match args.split {
-            Split::Val => cifar.train.split(args.val_size, args.seed)?,
+            Split::Val => {
+                let val_size = args.val_size.or(stored.held_out).unwrap_or(5000);
+                anyhow::ensure!(
+                    val_size > 0,
+                    "{} was trained on all training images: it has no validation split \
+                     (give --val-size to score held-out images anyway)",
+                    args.weights[0].display()
+                );
+                let seed = args.seed.or(stored.seed).unwrap_or(0);
+                cifar.train.split(val_size, seed)?
+            }
             Split::Test => (cifar.train, cifar.test),
             Split::Train => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
         };
@@ -177,23 +191,75 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     print_report(&report, &args, spec, start.elapsed().as_secs_f64())
 }
 
-/// The normalisation a burn record written by `resnet train` stores, if any.
-pub(super) fn stored_normalization(weights: &Path) -> Option<Normalization> {
-    let metadata = resnet_model::record::record_metadata(weights).ok()?;
-    serde_json::from_str(metadata.get("resnet.normalization")?).ok()
+/// What a burn record written by `resnet train` says about its training run (each `None`
+/// for other weights).
+#[derive(Debug, Default)]
+pub(super) struct StoredRun {
+    /// Pixels to inputs.
+    pub normalization: Option<Normalization>,
+    /// Class names, by output.
+    pub classes: Option<Vec<String>>,
+    /// Seed of the train/val split.
+    pub seed: Option<u64>,
+    /// Training images held out for validation.
+    pub held_out: Option<usize>,
 }
 
-fn folder_root(data: &Path, split: Split) -> PathBuf {
+impl StoredRun {
+    pub(super) fn read(weights: &Path) -> Self {
+        let Ok(metadata) = resnet_model::record::record_metadata(weights) else {
+            return Self::default();
+        };
+        let get = |key: &str| metadata.get(key).map(String::as_str);
+        Self {
+            normalization: get("resnet.normalization").and_then(|v| serde_json::from_str(v).ok()),
+            classes: get("resnet.classes").and_then(|v| serde_json::from_str(v).ok()),
+            seed: get("resnet.seed").and_then(|v| v.parse().ok()),
+            held_out: get("resnet.held_out").and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
+/// A network whose record names its classes must be scored on data with the same classes in
+/// the same order (labels index the outputs).
+fn check_class_names(weights: &[PathBuf], data_classes: &[String]) -> anyhow::Result<()> {
+    for w in weights {
+        let Some(classes) = StoredRun::read(w).classes else {
+            continue;
+        };
+        if classes.len() == data_classes.len() && classes != data_classes {
+            let i = (classes.iter().zip(data_classes))
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            anyhow::bail!(
+                "{} was trained on other classes than the data's: its output {i} is `{}`, the \
+                 data's label {i} is `{}`",
+                w.display(),
+                classes[i],
+                data_classes[i]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The folder to score: `val/` (or `train/` for `--split train`) when present, else the tree
+/// itself when it is a plain class-folder tree.
+fn folder_root(data: &Path, split: Split) -> anyhow::Result<PathBuf> {
     let sub = match split {
         Split::Test | Split::Val => "val",
         Split::Train => "train",
     };
     let candidate = data.join(sub);
     if candidate.is_dir() {
-        candidate
-    } else {
-        data.to_path_buf()
+        return Ok(candidate);
     }
+    anyhow::ensure!(
+        !data.join("train").is_dir() && !data.join("val").is_dir(),
+        "{} has no {sub}/ folder to evaluate",
+        data.display()
+    );
+    Ok(data.to_path_buf())
 }
 
 /// `--data`: a path, or a dataset name downloaded (with a progress bar) into the cache; a

@@ -29,7 +29,7 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "recipe", "epochs", "iterations", "batch_size", "lr", "momentum",
+        "arch", "out", "plain", "recipe", "epochs", "iterations", "batch_size", "momentum",
         "weight_decay", "seed", "held_out", "subset", "eval_every", "checkpoint_every", "eval_images",
     ])]
     pub resume: Option<PathBuf>,
@@ -46,7 +46,8 @@ pub struct TrainArgs {
     /// Images per iteration.
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Initial learning rate.
+    /// Initial learning rate. With `--resume`: the run's new base rate from its last
+    /// checkpoint on (e.g. after its loss became NaN); the schedule's divisions still apply.
     #[arg(long)]
     pub lr: Option<f64>,
     /// SGD momentum.
@@ -188,6 +189,13 @@ impl TrainArgs {
             eprintln!("note: training {name} with the {} recipe", recipe.name);
         }
         let per_epoch = (data.train_len() / recipe.batch_size) as u64;
+        if per_epoch == 0 {
+            return Err(TrainError::Config(format!(
+                "{} training images make no batch of {}",
+                data.train_len(),
+                recipe.batch_size
+            )));
+        }
         let iterations = match (self.epochs, self.iterations) {
             (Some(e), _) => Some((e * per_epoch as f64).round() as u64),
             (_, Some(i)) => Some(i),
@@ -215,7 +223,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (_, device) = args.device.device()?;
     let (config, data, dir) = match &args.resume {
         Some(dir) => {
-            let config = Run::read_config(dir)?;
+            let mut config = Run::read_config(dir)?;
+            if let Some(lr) = args.lr {
+                eprintln!(
+                    "changing the run's base learning rate from {} to {lr}",
+                    config.recipe.lr
+                );
+                config.recipe.lr = lr;
+                config.recipe.validate()?;
+            }
             let source = args.data.clone().unwrap_or_else(|| config.data.clone());
             let r = &config.recipe;
             let data = load_data(
@@ -281,7 +297,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let summary = match args.resume {
-        Some(_) => run.resume()?,
+        Some(_) => {
+            if args.lr.is_some() {
+                run.write_config()?;
+            }
+            run.resume()?
+        }
         None => run.start()?,
     };
     println!(
@@ -310,7 +331,11 @@ pub fn run_example(arch: &str) -> anyhow::Result<()> {
     let program = argv.next().unwrap_or_else(|| arch.into());
     let rest: Vec<std::ffi::OsString> = argv.collect();
     // A resumed run knows its network.
-    let arch_flag = match rest.iter().any(|a| a == "--resume") {
+    let resumes = |a: &std::ffi::OsString| {
+        let a = a.to_string_lossy();
+        a == "--resume" || a.starts_with("--resume=")
+    };
+    let arch_flag = match rest.iter().any(resumes) {
         true => vec![],
         false => vec!["--arch".into(), arch.into()],
     };

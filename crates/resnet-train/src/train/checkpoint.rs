@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -52,11 +51,7 @@ const STATE: &str = "state.json";
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(TrainError::io(&tmp))?;
-    file.write_all(bytes).map_err(TrainError::io(&tmp))?;
-    file.sync_all().map_err(TrainError::io(&tmp))?;
-    fs::rename(&tmp, path).map_err(TrainError::io(path))
+    crate::atomic::write(path, bytes).map_err(TrainError::io(path))
 }
 
 /// Saves a checkpoint of the run in `run_dir`, replacing the previous one.

@@ -13,7 +13,9 @@ use resnet_data::transforms::{PcaLighting, ScaleAugment};
 use resnet_data::{Cifar, DataError, ImageFolder, ImageSet, Normalization, TestProtocol};
 use resnet_model::ResNet;
 
-use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+use crate::eval::{
+    EvalError, EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images,
+};
 
 /// Training and evaluation images.
 #[derive(Debug)]
@@ -66,16 +68,23 @@ impl TrainingData {
         })
     }
 
-    /// A class-folder tree: `root/train` and `root/val` when both exist, else `root` with
-    /// `held_out` images set aside (seeded) for validation.
+    /// A class-folder tree: `root/train` and `root/val` when both exist (with the same
+    /// classes), else `root/train` (or `root` itself) with `held_out` images set aside
+    /// (seeded) for validation.
     pub fn folder(root: &Path, held_out: usize, seed: u64) -> Result<Self, DataError> {
-        let (train, val) = if root.join("train").is_dir() && root.join("val").is_dir() {
-            (
-                ImageFolder::open(root.join("train"))?,
-                Some(ImageFolder::open(root.join("val"))?),
-            )
+        let (train_dir, val_dir) = (root.join("train"), root.join("val"));
+        let (train, val) = if val_dir.is_dir() {
+            if !train_dir.is_dir() {
+                return Err(DataError::Invalid(format!(
+                    "{} has a val/ folder but no train/ folder",
+                    root.display()
+                )));
+            }
+            let (train, val) = (ImageFolder::open(train_dir)?, ImageFolder::open(val_dir)?);
+            same_classes(&train, &val)?;
+            (train, Some(val))
         } else {
-            let all = ImageFolder::open(root)?;
+            let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { root })?;
             if held_out == 0 {
                 (all, None)
             } else if held_out >= all.samples.len() {
@@ -261,7 +270,7 @@ impl TrainingData {
         model: &ResNet,
         device: &Device,
         batch_size: usize,
-    ) -> Result<(Option<EvalReport>, Option<EvalReport>), DataError> {
+    ) -> Result<(Option<EvalReport>, Option<EvalReport>), EvalError> {
         let models = std::slice::from_ref(model);
         match self {
             Self::Cifar {
@@ -293,12 +302,41 @@ impl TrainingData {
                     .map(|v| evaluate_folder(models, v, &settings, device, |_| {}))
                     .transpose()?;
                 if report.as_ref().is_some_and(|r| r.total == 0) {
-                    return Err(DataError::Invalid(
-                        "no validation image could be read".into(),
-                    ));
+                    return Err(
+                        DataError::Invalid("no validation image could be read".into()).into(),
+                    );
                 }
                 Ok((report, None))
             }
         }
     }
+}
+
+/// Labels index the sorted class folders: `val/` must have exactly `train/`'s classes, or
+/// every label after a missing or extra folder would silently shift.
+fn same_classes(train: &ImageFolder, val: &ImageFolder) -> Result<(), DataError> {
+    if train.classes == val.classes {
+        return Ok(());
+    }
+    let missing: Vec<&str> = (train.classes.iter())
+        .filter(|c| !val.classes.contains(c))
+        .map(String::as_str)
+        .collect();
+    let extra: Vec<&str> = (val.classes.iter())
+        .filter(|c| !train.classes.contains(c))
+        .map(String::as_str)
+        .collect();
+    let list = |names: &[&str]| match names.len() {
+        0 => "none".to_string(),
+        n if n > 5 => format!("{}, ... ({n} in all)", names[..5].join(", ")),
+        _ => names.join(", "),
+    };
+    Err(DataError::Invalid(format!(
+        "the val/ folder's classes differ from train/'s ({} and {}): missing from val/: {}; \
+         only in val/: {}",
+        train.classes.len(),
+        val.classes.len(),
+        list(&missing),
+        list(&extra)
+    )))
 }

@@ -20,11 +20,15 @@ pub enum TrainError {
     /// The data.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// Evaluating the network.
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
     /// The loss became NaN or infinite; the last good checkpoint is kept.
     #[error(
         "the training loss became {loss} at iteration {iteration} (lr {lr}); the run stopped. \
-         The last good checkpoint ({checkpoint}) is kept: lower the learning rate or add a \
-         warm-up, then resume"
+         The last good checkpoint ({checkpoint}) is kept: continue from it with a lower \
+         learning rate (`resnet train --resume RUN_DIR --lr LR`), or start again with a \
+         warm-up (`--recipe cifar-warmup`)"
     )]
     NonFinite {
         /// The bad loss value.

@@ -103,6 +103,12 @@ fn metadata(run: &Run) -> BTreeMap<String, String> {
             "resnet.normalization".into(),
             serde_json::to_string(run.data.normalization()).expect("normalisation serialises"),
         ),
+        // The train/val split, so that `resnet eval --split val` scores the same images.
+        ("resnet.seed".into(), run.config.recipe.seed.to_string()),
+        (
+            "resnet.held_out".into(),
+            run.config.recipe.held_out.to_string(),
+        ),
     ])
 }
 
@@ -137,8 +143,7 @@ impl Run<'_> {
             )));
         }
         fs::create_dir_all(&self.dir).map_err(TrainError::io(&self.dir))?;
-        let json = serde_json::to_vec_pretty(&self.config).expect("the run config serialises");
-        checkpoint::write_atomically(&self.dir.join("run.json"), &json)?;
+        self.write_config()?;
         let device = self.device.clone().autodiff();
         device.seed(self.config.recipe.seed);
         let model = self.config.network.init(&device)?;
@@ -171,6 +176,12 @@ impl Run<'_> {
         // Rows written after the checkpoint will be written again.
         rows.retain(|r| r.iteration <= loaded.state.iteration);
         self.train(loaded.model, loaded.optimizer, loaded.state, rows)
+    }
+
+    /// Writes the run's `run.json` (at the start, and when a resumed run changes its lr).
+    pub fn write_config(&self) -> Result<(), TrainError> {
+        let json = serde_json::to_vec_pretty(&self.config).expect("the run config serialises");
+        checkpoint::write_atomically(&self.dir.join("run.json"), &json)
     }
 
     /// Reads the `run.json` of a run directory.
