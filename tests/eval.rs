@@ -74,6 +74,15 @@ fn class_folder_sample() {
 fn record(dir: &Path, name: &str, classes: usize, metadata: &[(&str, &str)]) -> PathBuf {
     let mut config = resnet::model::zoo::config_for("cifar-resnet8").unwrap();
     config.num_classes = classes;
+    record_of(config, dir, name, metadata)
+}
+
+fn record_of(
+    config: resnet::model::ResNetConfig,
+    dir: &Path,
+    name: &str,
+    metadata: &[(&str, &str)],
+) -> PathBuf {
     let path = dir.join(name);
     let metadata: BTreeMap<String, String> = (metadata.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -134,6 +143,25 @@ fn data_of_other_classes_is_refused() {
     args.extend(["--split".into(), "val".into()]);
     let err = run(args);
     assert!(err.contains("has no validation split"), "{err}");
+
+    let mut gray = resnet::model::zoo::config_for("cifar-resnet8").unwrap();
+    gray.in_channels = 1;
+    let gray = record_of(gray, dir.path(), "gray.bpk", &[]);
+    let err = run(weights(&[&gray]));
+    assert!(
+        err.contains("the images have 3 channels but the network takes 1"),
+        "{err}"
+    );
+
+    // A record names its network: another one named with --arch is refused (plain and
+    // option-A nets have the same tensors, so the weights would load).
+    let mut args = weights(&[&ten]);
+    args.extend(["--arch".into(), "cifar-plain8".into()]);
+    let err = run(args);
+    assert!(
+        err.contains("holds another network than --arch names: shortcut"),
+        "{err}"
+    );
 }
 
 /// Writes `root/<split>/<class>/0.png` for each (split, class).

@@ -159,7 +159,11 @@ impl Cifar {
                 path.display()
             )));
         };
-        let variant = if files.contains_key(CifarVariant::Cifar100.test_file()) {
+        let c100 = CifarVariant::Cifar100;
+        let variant = if (c100.train_files().iter().map(String::as_str))
+            .chain([c100.test_file()])
+            .any(|f| files.contains_key(f))
+        {
             CifarVariant::Cifar100
         } else {
             CifarVariant::Cifar10
@@ -176,7 +180,7 @@ impl Cifar {
             train.extend(variant.parse_batch(&name, take(&name)?)?);
         }
         let test = variant.parse_batch(variant.test_file(), take(variant.test_file())?)?;
-        let class_names = match files.get(variant.names_file()) {
+        let class_names: Vec<String> = match files.get(variant.names_file()) {
             Some(bytes) => String::from_utf8_lossy(bytes)
                 .lines()
                 .map(str::trim)
@@ -185,6 +189,17 @@ impl Cifar {
                 .collect(),
             None => (0..variant.classes()).map(|c| c.to_string()).collect(),
         };
+        // The names decide the classifier's size: a short or long list is a broken file.
+        if class_names.len() != variant.classes() {
+            return Err(DataError::Invalid(format!(
+                "{} in {}: {} class names, but {} has {} classes",
+                variant.names_file(),
+                path.display(),
+                class_names.len(),
+                variant.name(),
+                variant.classes()
+            )));
+        }
         Ok(Self {
             variant,
             train,
@@ -241,7 +256,8 @@ fn read_archive_files(archive: &Path) -> Result<BTreeMap<String, Vec<u8>>, DataE
             Some(name) if wanted(name) => name.to_string(),
             _ => continue,
         };
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        // The header's size is only a hint: a corrupt one must not allocate terabytes.
+        let mut bytes = Vec::with_capacity((entry.size() as usize).min(256 << 20));
         entry.read_to_end(&mut bytes).map_err(corrupt)?;
         files.insert(name, bytes);
     }

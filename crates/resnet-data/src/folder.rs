@@ -89,8 +89,15 @@ impl ImageFolder {
     }
 
     /// Reads a flat directory of images labelled by a ground-truth file: either one
-    /// `<file name> <class>` pair per line (class as a name from `classes` or an index), or,
-    /// as in ILSVRC's devkit, one 1-based class index per line for the images in sorted order.
+    /// `<file name> <class>` pair per line (class as a name from `classes` or a 0-based index
+    /// into it), or one 1-based index into `classes` per line for the images in sorted order.
+    ///
+    /// ILSVRC2012's devkit ground truth is of the second form, but its indices are
+    /// ILSVRC2012_IDs, numbered in the order of the devkit's `meta.mat`, not of the sorted
+    /// WNIDs that class folders (and torchvision's outputs) use: pass `classes` in
+    /// `meta.mat`'s order and the labels index that order, or, for labels that match a
+    /// torchvision network, write the ground truth as `<file name> <wnid>` lines with
+    /// `classes` the sorted WNIDs.
     pub fn open_flat(
         dir: impl AsRef<Path>,
         ground_truth: impl AsRef<Path>,

@@ -113,6 +113,36 @@ fn missing_batch_and_empty_batch() {
     ));
 }
 
+/// The names file decides the classifier's size: a short list is refused, naming the file.
+#[test]
+fn class_names_file_of_the_wrong_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = write_cifar10(dir.path(), 3, 7);
+    std::fs::write(root.join("batches.meta.txt"), "airplane\nautomobile\n").unwrap();
+    let err = Cifar::load(&root).unwrap_err();
+    assert!(
+        err.to_string().contains("batches.meta.txt in ")
+            && err
+                .to_string()
+                .contains("2 class names, but CIFAR-10 has 10"),
+        "{err}"
+    );
+}
+
+/// A CIFAR-100 directory without its test batch is reported as CIFAR-100's.
+#[test]
+fn cifar100_without_its_test_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cifar-100-binary");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("train.bin"), vec![0u8; 2 + IMAGE_BYTES]).unwrap();
+    let err = Cifar::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, DataError::MissingFile { file, dataset: "CIFAR-100", .. } if file == "test.bin"),
+        "{err}"
+    );
+}
+
 #[test]
 fn corrupt_archive() {
     let dir = tempfile::tempdir().unwrap();

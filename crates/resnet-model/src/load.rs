@@ -22,6 +22,16 @@ pub enum LoadError {
     /// Neither an architecture nor a record that names one.
     #[error("{0} does not say which network it holds; name one with --arch")]
     NoArchitecture(std::path::PathBuf),
+    /// A record of another network than the one named: some networks share every tensor
+    /// name and shape (plain and option-A residual nets; bottleneck stride on the 1x1 or the
+    /// 3x3), so the weights would load into the wrong network without this check.
+    #[error("{path} holds another network than --arch names: {differences}")]
+    ArchitectureMismatch {
+        /// The record.
+        path: std::path::PathBuf,
+        /// The differing config fields, `field: named vs stored`.
+        differences: String,
+    },
 }
 
 /// The config named by `arch`: a model name (see [`zoo::config_for`]) or a path to a JSON
@@ -46,10 +56,19 @@ pub fn load_model(
 ) -> Result<ResNet, LoadError> {
     let named = arch.map(resolve_arch).transpose()?;
     let format = WeightsFormat::detect(weights)?;
-    let stored = match (&named, format) {
-        (None, WeightsFormat::Burnpack) => record_config(weights)?,
-        _ => None,
+    let stored = match format {
+        WeightsFormat::Burnpack => record_config(weights)?,
+        WeightsFormat::PyTorch => None,
     };
+    if let (Some(named), Some(stored)) = (&named, &stored) {
+        let differences = architecture_differences(named, stored);
+        if !differences.is_empty() {
+            return Err(LoadError::ArchitectureMismatch {
+                path: weights.to_path_buf(),
+                differences,
+            });
+        }
+    }
     let mut config = named
         .or(stored)
         .ok_or_else(|| LoadError::NoArchitecture(weights.to_path_buf()))?;
@@ -62,4 +81,26 @@ pub fn load_model(
     }
     let model = config.init(device)?;
     Ok(model.load_weights(weights)?)
+}
+
+/// The fields in which two configs describe different networks (`field: a vs b`, joined);
+/// empty when they describe the same one. The classifier's size and the initialisation do not
+/// count: the first may be overridden, the second is not part of a trained network.
+fn architecture_differences(a: &ResNetConfig, b: &ResNetConfig) -> String {
+    let fields = |c: &ResNetConfig| match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (fields(a), fields(b));
+    (a.iter())
+        .filter(|(key, _)| !matches!(key.as_str(), "num_classes" | "zero_init_residual"))
+        .filter(|(key, value)| b.get(key.as_str()) != Some(value))
+        .map(|(key, value)| {
+            let other = b
+                .get(key.as_str())
+                .map_or("absent".into(), |v| v.to_string());
+            format!("{key}: {value} vs {other}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

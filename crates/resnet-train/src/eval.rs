@@ -33,27 +33,48 @@ pub enum EvalError {
         /// Which network of an ensemble, e.g. " #2" (empty for one network).
         which: String,
     },
+    /// The images' channels are not the network's input channels.
+    #[error("the images have {data} channels but the network{which} takes {network}")]
+    Channels {
+        /// Channels of the images.
+        data: usize,
+        /// Input channels of the network.
+        network: usize,
+        /// Which network of an ensemble, e.g. " #2" (empty for one network).
+        which: String,
+    },
     /// No network to evaluate.
     #[error("no network to evaluate")]
     NoNetwork,
 }
 
-/// Checks that every network scores exactly the data's classes.
-pub fn check_classes(models: &[ResNet], data_classes: usize) -> Result<(), EvalError> {
+/// Checks that every network takes the images' channels and scores exactly their classes.
+pub fn check_networks(
+    models: &[ResNet],
+    data_classes: usize,
+    data_channels: usize,
+) -> Result<(), EvalError> {
     if models.is_empty() {
         return Err(EvalError::NoNetwork);
     }
     for (i, model) in models.iter().enumerate() {
-        let network = model.config().num_classes;
-        if network != data_classes {
+        let which = match models.len() {
+            1 => String::new(),
+            _ => format!(" #{}", i + 1),
+        };
+        let config = model.config();
+        if config.in_channels != data_channels {
+            return Err(EvalError::Channels {
+                data: data_channels,
+                network: config.in_channels,
+                which,
+            });
+        }
+        if config.num_classes != data_classes {
             return Err(EvalError::Classes {
                 data: data_classes,
-                network,
-                which: if models.len() > 1 {
-                    format!(" #{}", i + 1)
-                } else {
-                    String::new()
-                },
+                network: config.num_classes,
+                which,
             });
         }
     }
@@ -144,7 +165,7 @@ fn score(models: &[ResNet], views: impl IntoIterator<Item = Tensor<4>>) -> Tenso
 
 /// Evaluates decoded images (CIFAR), in batches, calling `progress` with images done.
 ///
-/// Every network must score exactly the set's classes.
+/// Every network must take the set's channels and score exactly its classes.
 pub fn evaluate_images(
     models: &[ResNet],
     set: &ImageSet,
@@ -152,7 +173,7 @@ pub fn evaluate_images(
     device: &Device,
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
-    check_classes(models, set.classes)?;
+    check_networks(models, set.classes, set.shape[0])?;
     let normalization = &settings.normalization;
     normalization.check(set.shape)?;
     let mut report = EvalReport::default();
@@ -169,7 +190,8 @@ pub fn evaluate_images(
 
 /// Evaluates the images of a folder under `protocol`, decoding in parallel.
 ///
-/// Every network must score exactly the folder's classes, in the folder's (sorted) order.
+/// Every network must take RGB images and score exactly the folder's classes, in the
+/// folder's (sorted) order.
 pub fn evaluate_folder(
     models: &[ResNet],
     folder: &ImageFolder,
@@ -177,7 +199,8 @@ pub fn evaluate_folder(
     device: &Device,
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
-    check_classes(models, folder.classes.len())?;
+    // Decoded images are RGB.
+    check_networks(models, folder.classes.len(), 3)?;
     let (protocol, normalization) = (&settings.protocol, &settings.normalization);
     let mut report = EvalReport::default();
     // Scaled views differ in size from image to image: they go one image at a time.

@@ -103,6 +103,13 @@ pub fn layer_responses(
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<LayerResponse>, DataError> {
     normalization.check(images.shape)?;
+    if images.shape[0] != model.config().in_channels {
+        return Err(DataError::Invalid(format!(
+            "the images have {} channels but the network takes {}",
+            images.shape[0],
+            model.config().in_channels
+        )));
+    }
     let mut moments: Vec<Moments> = Vec::new();
     let len = images.image_len();
     for start in (0..images.len()).step_by(batch_size.max(1)) {

@@ -164,6 +164,12 @@ impl TrainArgs {
             .clone()
             .expect("clap requires --data without --resume");
         let mut network = resolve_arch(&arch)?;
+        if network.in_channels != 3 {
+            return Err(TrainError::Config(format!(
+                "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
+                network.in_channels
+            )));
+        }
         let imagenet = network.stem == Stem::ImageNet;
         let depth = network.depth();
         if self.plain {
