@@ -22,6 +22,7 @@ pub mod images;
 pub mod normalize;
 pub mod pipeline;
 pub mod protocol;
+pub mod resample;
 pub mod transforms;
 
 pub use cifar::{Cifar, CifarVariant};

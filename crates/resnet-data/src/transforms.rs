@@ -11,6 +11,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::resample::resized_crop;
+
 /// The scales of the paper's multi-scale testing (section 3.4).
 pub const MULTI_SCALES: [u32; 5] = [224, 256, 384, 480, 640];
 
@@ -98,25 +100,18 @@ impl Default for ScaleAugment {
 impl ScaleAugment {
     /// Applies the augmentation with randomness from `rng`.
     ///
-    /// The crop is located in the rescaled image, but only the source pixels under it are
-    /// resampled (straight to `crop` x `crop`): the same view as resizing the whole image and
-    /// then cropping, at a fraction of the cost.
+    /// The crop is located in the rescaled image, but only the pixels under it are resampled
+    /// ([`resized_crop`]): the same view as resizing the whole image and then cropping, at a
+    /// fraction of the cost.
     pub fn apply(&self, image: &RgbImage, rng: &mut impl Rng) -> RgbImage {
         let scale = rng.random_range(self.min..=self.max).max(self.crop);
         let (w, h) = image.dimensions();
         let factor = scale as f64 / w.min(h) as f64;
         let resized = |side: u32| ((side as f64 * factor).round() as u32).max(self.crop);
-        let x = rng.random_range(0..=resized(w) - self.crop);
-        let y = rng.random_range(0..=resized(h) - self.crop);
-        // The crop's window in source pixels, clamped to the image.
-        let window = |start: u32, side: u32| {
-            let from = ((start as f64 / factor).floor() as u32).min(side - 1);
-            let to = (((start + self.crop) as f64 / factor).ceil() as u32).clamp(from + 1, side);
-            (from, to - from)
-        };
-        let ((sx, sw), (sy, sh)) = (window(x, w), window(y, h));
-        let region = imageops::crop_imm(image, sx, sy, sw, sh).to_image();
-        let out = imageops::resize(&region, self.crop, self.crop, FilterType::Triangle);
+        let size = (resized(w), resized(h));
+        let x = rng.random_range(0..=size.0 - self.crop);
+        let y = rng.random_range(0..=size.1 - self.crop);
+        let out = resized_crop(image, size, (x, y), self.crop);
         if rng.random_bool(0.5) {
             imageops::flip_horizontal(&out)
         } else {

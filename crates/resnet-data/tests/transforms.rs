@@ -1,9 +1,10 @@
 //! Augmentation, normalisation, splits and test-time views on small generated data.
 
-use image::{Rgb, RgbImage};
-use rand::SeedableRng;
+use image::{Rgb, RgbImage, imageops};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use resnet_data::augment::{CropFlip, PadCropFlip};
+use resnet_data::resample::resized_crop;
 use resnet_data::transforms::{
     PcaLighting, ScaleAugment, center_crop, resize_shorter, ten_crop, to_chw,
 };
@@ -215,6 +216,31 @@ fn scale_augmentation_range() {
         lo < 135 && hi > 190,
         "spans {lo}..{hi} do not cover the scale range"
     );
+}
+
+/// Scale augmentation's crop of a virtual resize equals resizing the whole image (Triangle,
+/// as `image` does) and cropping, enlarging and shrinking, at the edges and inside.
+#[test]
+fn resized_crop_equals_resize_then_crop() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let image = RgbImage::from_fn(97, 61, |_, _| Rgb(rng.random::<[u8; 3]>()));
+    for (size, at, crop) in [
+        ((300, 189), (0, 0), 64),
+        ((300, 189), (236, 125), 64),
+        ((155, 97), (40, 17), 57),
+        ((48, 30), (5, 3), 20),
+        ((97, 61), (10, 10), 30),
+        ((31, 20), (0, 0), 20),
+    ] {
+        let whole = imageops::resize(&image, size.0, size.1, imageops::FilterType::Triangle);
+        let expected = imageops::crop_imm(&whole, at.0, at.1, crop, crop).to_image();
+        let ours = resized_crop(&image, size, at, crop);
+        let diff = (expected.as_raw().iter().zip(ours.as_raw()))
+            .map(|(&a, &b)| (a as i32 - b as i32).abs())
+            .max()
+            .unwrap();
+        assert!(diff <= 1, "{size:?} at {at:?}: differs by {diff}");
+    }
 }
 
 #[test]
