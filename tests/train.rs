@@ -188,13 +188,18 @@ fn bad_training_configs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_cifar10(dir.path(), 8, 4);
     let out = dir.path().join("run");
-    let output = resnet()
-        .args(train_args(&data, &out, "--batch-size 0"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("batch size must be positive"), "{stderr}");
+    let refused = |extra: &str, message: &str| {
+        let output = resnet()
+            .args(train_args(&data, &out, extra))
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    };
+    refused("--batch-size 0", "batch size must be positive");
+    // 40 images, 32 held out: 8 left, no batch of 16.
+    refused("--batch-size 16", "8 training images make no batch of 16");
 
     let resume = ["train", "--resume", out.to_str().unwrap()];
     let output = resnet().args(resume).output().unwrap();

@@ -115,11 +115,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .fold_batch_norm())
         })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
-    let stored = StoredRun::read(&args.weights[0]);
+    let stored: Vec<StoredRun> = args.weights.iter().map(|w| StoredRun::read(w)).collect();
     let per_channel = match (&args.mean, &args.std) {
         (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
         // What the first network was trained with, when its record says.
-        _ => stored.normalization.clone(),
+        _ => stored[0].normalization.clone(),
     };
     let mut settings = EvalSettings {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
@@ -131,7 +131,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
         let folder = ImageFolder::open(folder_root(&data, args.split)?)?;
-        check_class_names(&args.weights, &folder.classes)?;
+        check_class_names(&args.weights, &stored, &folder.classes)?;
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
             // CIFAR networks take their images as they are.
@@ -160,18 +160,18 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "CIFAR images are evaluated as they are (--tta single)"
         );
         let cifar = Cifar::load(&data)?;
-        check_class_names(&args.weights, &cifar.class_names)?;
+        check_class_names(&args.weights, &stored, &cifar.class_names)?;
         // The training images (whose mean image normalises) and the held-out ones.
         let (train, held_out) = match args.split {
             Split::Val => {
-                let val_size = args.val_size.or(stored.held_out).unwrap_or(5000);
+                let val_size = args.val_size.or(stored[0].held_out).unwrap_or(5000);
                 anyhow::ensure!(
                     val_size > 0,
                     "{} was trained on all training images: it has no validation split \
                      (give --val-size to score held-out images anyway)",
                     args.weights[0].display()
                 );
-                let seed = args.seed.or(stored.seed).unwrap_or(0);
+                let seed = args.seed.or(stored[0].seed).unwrap_or(0);
                 cifar.train.split(val_size, seed)?
             }
             Split::Test => (cifar.train, cifar.test),
@@ -222,12 +222,16 @@ impl StoredRun {
 
 /// A network whose record names its classes must be scored on data with the same classes in
 /// the same order (labels index the outputs).
-fn check_class_names(weights: &[PathBuf], data_classes: &[String]) -> anyhow::Result<()> {
-    for w in weights {
-        let Some(classes) = StoredRun::read(w).classes else {
+fn check_class_names(
+    weights: &[PathBuf],
+    stored: &[StoredRun],
+    data_classes: &[String],
+) -> anyhow::Result<()> {
+    for (w, run) in weights.iter().zip(stored) {
+        let Some(classes) = &run.classes else {
             continue;
         };
-        if classes.len() == data_classes.len() && classes != data_classes {
+        if classes.len() == data_classes.len() && classes.as_slice() != data_classes {
             let i = (classes.iter().zip(data_classes))
                 .position(|(a, b)| a != b)
                 .unwrap_or(0);

@@ -196,11 +196,10 @@ impl TrainArgs {
         }
         let per_epoch = (data.train_len() / recipe.batch_size) as u64;
         if per_epoch == 0 {
-            return Err(TrainError::Config(format!(
-                "{} training images make no batch of {}",
-                data.train_len(),
-                recipe.batch_size
-            )));
+            return Err(TrainError::NoBatch {
+                images: data.train_len(),
+                batch_size: recipe.batch_size,
+            });
         }
         let iterations = match (self.epochs, self.iterations) {
             (Some(e), _) => Some((e * per_epoch as f64).round() as u64),

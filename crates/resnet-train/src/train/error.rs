@@ -11,6 +11,16 @@ pub enum TrainError {
     /// An invalid recipe, network or flag combination.
     #[error("invalid training configuration: {0}")]
     Config(String),
+    /// Fewer training images than one batch.
+    #[error(
+        "invalid training configuration: {images} training images make no batch of {batch_size}"
+    )]
+    NoBatch {
+        /// Training images.
+        images: usize,
+        /// Images per batch.
+        batch_size: usize,
+    },
     /// The network's config.
     #[error(transparent)]
     Network(#[from] ConfigError),

@@ -207,11 +207,10 @@ impl Run<'_> {
         let recipe = &self.config.recipe;
         let per_epoch = self.config.iterations_per_epoch;
         if per_epoch == 0 {
-            return Err(TrainError::Config(format!(
-                "{} training images make no batch of {}",
-                self.data.train_len(),
-                recipe.batch_size
-            )));
+            return Err(TrainError::NoBatch {
+                images: self.data.train_len(),
+                batch_size: recipe.batch_size,
+            });
         }
         let eval_every = if recipe.eval_every == 0 {
             per_epoch
