@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use crate::cifar::CifarVariant;
+use crate::cifar::{Cifar, CifarVariant};
 use crate::error::DataError;
 
 /// Environment variable naming the cache directory (default: `~/.cache/resnet`).
@@ -139,12 +139,23 @@ pub struct Located {
 }
 
 /// Finds CIFAR data: `spec` is a path (a directory or archive, used as given) or the name
-/// `cifar10`/`cifar100`, fetched into [`cache_dir`] if not already there.
+/// `cifar10`/`cifar100`, fetched into [`cache_dir`] if not already there. A directory that
+/// holds an official archive (e.g. `cifar-10-binary.tar.gz`) and no extracted batches stands
+/// for that archive, as torchvision's `root` does.
 pub fn locate_cifar(
     spec: &str,
     progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Located, DataError> {
-    let path = Path::new(spec);
+    let given = Path::new(spec);
+    let archive_inside = (given.is_dir() && !Cifar::looks_like(given))
+        .then(|| {
+            [CifarVariant::Cifar10, CifarVariant::Cifar100]
+                .iter()
+                .map(|&v| given.join(Remote::cifar(v).file_name))
+                .find(|archive| archive.is_file())
+        })
+        .flatten();
+    let path = archive_inside.as_deref().unwrap_or(given);
     if path.exists() {
         let mut warning = None;
         if path.is_file() {
@@ -154,7 +165,8 @@ pub fn locate_cifar(
                 .any(|&v| Remote::cifar(v).md5 == md5);
             if !official {
                 warning = Some(format!(
-                    "{spec}: md5 {md5} is not that of an official CIFAR binary archive; using it as given"
+                    "{}: md5 {md5} is not that of an official CIFAR binary archive; using it as given",
+                    path.display()
                 ));
             }
         }

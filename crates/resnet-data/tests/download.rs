@@ -99,3 +99,17 @@ fn locate_uses_explicit_paths_as_given() {
     let err = locate_cifar("/nonexistent/imagenet", |_, _| ()).unwrap_err();
     assert!(err.to_string().contains("cifar10"), "{err}");
 }
+
+#[test]
+fn a_directory_holding_the_official_archive_stands_for_it() {
+    use resnet_data::download::locate_cifar;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("cifar-10-binary.tar.gz");
+    std::fs::write(&archive, b"stand-in").unwrap();
+    let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();
+    assert_eq!(located.path, archive);
+    // Extracted batches beside it win: the directory is then read as it is.
+    std::fs::write(dir.path().join("test_batch.bin"), b"").unwrap();
+    let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();
+    assert_eq!(located.path, dir.path());
+}
