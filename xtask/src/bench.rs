@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use plotters::prelude::*;
 
-use crate::{cargo_env, root};
+use crate::{cargo, root};
 
 /// One measured cell.
 struct Cell {
@@ -37,7 +37,7 @@ pub fn run(
         env.push(("RESNET_BENCH_ONLY", only));
     }
     if !report_only {
-        print!("{}", cargo_env(&args, &env)?);
+        cargo(&args, &env)?;
     }
 
     let peaks: BTreeMap<String, u64> =
@@ -87,6 +87,12 @@ pub fn run(
                 },
             );
         }
+    }
+    if only.is_some() {
+        // A partial run would drop the other workloads from the report: show it instead.
+        print!("{}", markdown(&table, features));
+        eprintln!("--only: docs/benchmarks.md left as it was");
+        return Ok(());
     }
     let docs = root.join("docs");
     std::fs::create_dir_all(&docs)?;

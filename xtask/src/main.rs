@@ -31,7 +31,8 @@ enum Task {
         /// Cargo features (backends) to compile in besides flex, e.g. `ndarray,wgpu`.
         #[arg(long, default_value = "")]
         features: String,
-        /// Only the workloads whose name contains this text.
+        /// Only the workloads whose name contains this text; their table is printed and
+        /// docs/benchmarks.md is left as it was.
         #[arg(long)]
         only: Option<String>,
         /// PyTorch's figures from benches/pytorch_reference.py, as an extra column.
@@ -72,21 +73,32 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn cargo(args: &[&str]) -> anyhow::Result<String> {
-    cargo_env(args, &[])
+/// Runs cargo with its output streamed to the terminal (test failures stay visible).
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = cargo_command(args, env).status().context("running cargo")?;
+    ensure!(status.success(), "`cargo {}` failed", args.join(" "));
+    Ok(())
 }
 
-fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<String> {
+/// Runs cargo and returns what it printed on stdout.
+fn cargo_stdout(args: &[&str]) -> anyhow::Result<String> {
     eprintln!("$ cargo {}", args.join(" "));
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(root())
+    let out = cargo_command(args, &[])
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("running cargo")?;
     ensure!(out.status.success(), "`cargo {}` failed", args.join(" "));
     Ok(String::from_utf8(out.stdout)?)
+}
+
+fn cargo_command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root());
+    command
 }
 
 fn ci() -> anyhow::Result<()> {
@@ -104,19 +116,16 @@ fn ci() -> anyhow::Result<()> {
         &["bench", "--workspace", "--no-run"],
         &["test", "--features", "wgpu", "--test", "backends"],
     ] {
-        print!("{}", cargo(args)?);
+        cargo(args, &[])?;
     }
     // cubecl-cuda's build dependency downloads LLVM at build time; its bundler skips that
     // under DOCS_RS, which is enough for a type check (and works offline).
-    print!(
-        "{}",
-        cargo_env(&["check", "--features", "cuda"], &[("DOCS_RS", "1")])?
-    );
+    cargo(&["check", "--features", "cuda"], &[("DOCS_RS", "1")])?;
     readme(true)
 }
 
 fn readme(check: bool) -> anyhow::Result<()> {
-    let json = cargo(&[
+    let json = cargo_stdout(&[
         "run", "--quiet", "--bin", "resnet", "--", "models", "--json",
     ])?;
     let rows: Vec<serde_json::Value> = serde_json::from_str(&json)?;
