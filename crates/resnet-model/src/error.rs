@@ -57,7 +57,7 @@ pub enum ConfigError {
     )]
     UnknownName(String),
     /// A config file that cannot be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -65,7 +65,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// A config file that is not a valid JSON config.
-    #[error("invalid config {path}: {source}")]
+    #[error("invalid config {path}")]
     Json {
         /// The file.
         path: PathBuf,
@@ -78,7 +78,7 @@ pub enum ConfigError {
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     /// The file cannot be opened.
-    #[error("cannot read weights {path}: {source}")]
+    #[error("cannot read weights {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -1,5 +1,7 @@
 //! `resnet models`: the model zoo as a table or JSON.
 
+use std::io::Write;
+
 use resnet_model::zoo;
 
 /// Arguments of `resnet models`.
@@ -10,18 +12,29 @@ pub struct ModelsArgs {
     pub json: bool,
 }
 
+/// Prints the zoo. Output piped into a reader that stops early (`resnet models | head`) is not
+/// an error.
 pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
+    match print(args, &mut std::io::stdout().lock()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
+}
+
+fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
     let rows: Vec<zoo::ModelSummary> = zoo::named_models().iter().map(|m| m.summary()).collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
-    println!(
+    writeln!(
+        out,
         "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>10} {:>9}",
         "name", "family", "depth", "block", "shortcut", "stride", "input", "params", "MACs"
-    );
+    )?;
     for r in rows {
-        println!(
+        writeln!(
+            out,
             "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>9.2}M {:>8.3}G",
             r.name,
             r.family,
@@ -32,7 +45,7 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
             format!("{0}x{0}", r.input_size),
             r.params as f64 / 1e6,
             r.macs as f64 / 1e9,
-        );
+        )?;
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ pub enum TrainError {
     #[error(transparent)]
     Figure(#[from] crate::figures::FigureError),
     /// File-system errors, with the path.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -85,4 +85,16 @@ impl TrainError {
         let path = path.into();
         move |source| Self::Io { path, source }
     }
+}
+
+/// `error` and its causes on one line, as `anyhow`'s `{:#}` prints them (for warnings that
+/// do not stop the run).
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        line = format!("{line}: {c}");
+        cause = c.source();
+    }
+    line
 }

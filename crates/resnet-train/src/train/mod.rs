@@ -10,7 +10,7 @@
 
 pub mod checkpoint;
 pub mod data;
-mod error;
+pub(crate) mod error;
 pub mod metrics;
 pub mod recipe;
 pub mod run;
