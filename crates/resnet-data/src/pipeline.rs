@@ -86,7 +86,7 @@ pub fn imagenet_train_batch(
             let image = decode(&sample.path)?;
             let mut view = scale.apply(&image, &mut rng);
             if let Some(lighting) = lighting {
-                lighting.apply(&mut view, &mut rng);
+                lighting.apply(&mut view, &mut rng)?;
             }
             Ok((to_chw(&view), sample.label))
         })

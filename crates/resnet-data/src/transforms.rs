@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::error::DataError;
 use crate::resample::resized_crop;
 
 /// The scales of the paper's multi-scale testing (section 3.4).
@@ -159,9 +160,18 @@ impl PcaLighting {
         rgb
     }
 
-    /// Draws coefficients and shifts every pixel's colour (clamped to the `u8` range).
-    pub fn apply(&self, image: &mut RgbImage, rng: &mut impl Rng) -> [f32; 3] {
-        let normal = Normal::new(0.0, self.sigma).expect("sigma is finite and >= 0");
+    /// Draws coefficients and shifts every pixel's colour (clamped to the `u8` range); returns
+    /// the offset. A `sigma` that is negative or not finite is an error.
+    pub fn apply(&self, image: &mut RgbImage, rng: &mut impl Rng) -> Result<[f32; 3], DataError> {
+        let normal = Normal::new(0.0, self.sigma)
+            .ok()
+            .filter(|_| self.sigma >= 0.0)
+            .ok_or_else(|| {
+                DataError::Invalid(format!(
+                    "PCA lighting: sigma must be finite and >= 0, not {}",
+                    self.sigma
+                ))
+            })?;
         let alpha = [(); 3].map(|_| normal.sample(rng));
         let offset = self.offset(alpha).map(|v| v * 255.0);
         for p in image.pixels_mut() {
@@ -169,7 +179,7 @@ impl PcaLighting {
                 *value = (*value as f32 + shift).round().clamp(0.0, 255.0) as u8;
             }
         }
-        offset
+        Ok(offset)
     }
 }
 

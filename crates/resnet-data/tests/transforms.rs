@@ -244,6 +244,20 @@ fn resized_crop_equals_resize_then_crop() {
 }
 
 #[test]
+fn pca_lighting_refuses_a_bad_sigma() {
+    let mut image = RgbImage::from_pixel(2, 2, Rgb([128, 128, 128]));
+    for sigma in [-0.1, f32::NAN, f32::INFINITY] {
+        let pca = PcaLighting {
+            sigma,
+            ..PcaLighting::default()
+        };
+        let err = pca.apply(&mut image, &mut ChaCha8Rng::seed_from_u64(0));
+        assert!(err.unwrap_err().to_string().contains("sigma"), "{sigma}");
+    }
+    assert_eq!(image, RgbImage::from_pixel(2, 2, Rgb([128, 128, 128])));
+}
+
+#[test]
 fn pca_lighting_statistics() {
     let pca = PcaLighting::default();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -251,7 +265,7 @@ fn pca_lighting_statistics() {
     let offsets: Vec<[f32; 3]> = (0..n)
         .map(|_| {
             let mut image = RgbImage::from_pixel(2, 2, Rgb([128, 128, 128]));
-            pca.apply(&mut image, &mut rng)
+            pca.apply(&mut image, &mut rng).unwrap()
         })
         .collect();
     // Offsets are zero-mean; along the first eigenvector their std is sigma * eigenvalue.

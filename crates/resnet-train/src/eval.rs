@@ -46,6 +46,9 @@ pub enum EvalError {
     /// No network to evaluate.
     #[error("no network to evaluate")]
     NoNetwork,
+    /// `EvalSettings::batch_size` is zero.
+    #[error("the evaluation batch size must be positive")]
+    ZeroBatch,
 }
 
 /// Checks that every network takes the images' channels and scores exactly their classes.
@@ -174,6 +177,9 @@ pub fn evaluate_images(
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
     check_networks(models, set.classes, set.shape[0])?;
+    if settings.batch_size == 0 {
+        return Err(EvalError::ZeroBatch);
+    }
     let normalization = &settings.normalization;
     normalization.check(set.shape)?;
     let mut report = EvalReport::default();
@@ -201,6 +207,9 @@ pub fn evaluate_folder(
 ) -> Result<EvalReport, EvalError> {
     // Decoded images are RGB.
     check_networks(models, folder.classes.len(), 3)?;
+    if settings.batch_size == 0 {
+        return Err(EvalError::ZeroBatch);
+    }
     let (protocol, normalization) = (&settings.protocol, &settings.normalization);
     let mut report = EvalReport::default();
     // Scaled views differ in size from image to image: they go one image at a time.

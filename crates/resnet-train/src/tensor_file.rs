@@ -9,7 +9,7 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 #[derive(Debug, thiserror::Error)]
 pub enum TensorFileError {
     /// I/O failure.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -99,11 +99,19 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, TensorData)]) -> Result<(), 
     let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .iter()
         .map(|(name, data)| {
-            let values = data.try_to_vec::<f32>().expect("f32 tensor data");
+            let values = data
+                .try_to_vec::<f32>()
+                .map_err(|_| TensorFileError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "`{name}` holds {:?} values; only f32 is written",
+                        data.dtype()
+                    ),
+                })?;
             let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (name.to_string(), raw, data.shape().to_vec())
+            Ok((name.to_string(), raw, data.shape().to_vec()))
         })
-        .collect();
+        .collect::<Result<_, TensorFileError>>()?;
     let views = bytes
         .iter()
         .map(|(name, raw, shape)| {
