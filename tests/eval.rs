@@ -174,7 +174,7 @@ fn class_tree(root: &Path, folders: &[(&str, &str)]) {
 }
 
 /// `val/` must have `train/`'s classes (labels are indices into the sorted folder names),
-/// and `--split val` needs a `val/` folder when the tree has `train/`.
+/// and `--split val` needs a `val/` folder or the run's held-out split.
 #[test]
 fn class_folder_splits_must_agree() {
     let dir = tempfile::tempdir().unwrap();
@@ -215,4 +215,28 @@ fn class_folder_splits_must_agree() {
         "val".as_ref(),
     ]);
     assert!(err.contains("has no val/ folder to evaluate"), "{err}");
+
+    // A run that held images out of a tree without val/ is scored on those by --split val,
+    // and on the others by --split train.
+    let split = record(
+        dir.path(),
+        "split.bpk",
+        2,
+        &[("resnet.held_out", "1"), ("resnet.seed", "0")],
+    );
+    let total = |which: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+            .args(["eval", "--json", "--split", which, "--weights"])
+            .arg(&split)
+            .arg("--data")
+            .arg(&only_train)
+            .env("BURN_DEVICE", "flex")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["total"].as_u64().unwrap()
+    };
+    assert_eq!((total("val"), total("train")), (1, 1));
 }

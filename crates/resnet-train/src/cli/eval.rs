@@ -11,6 +11,7 @@ use resnet_model::{ResNet, load_model};
 
 use super::DeviceArgs;
 use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+use crate::train::data::hold_out;
 
 /// Arguments of `resnet eval`.
 #[derive(Debug, clap::Args)]
@@ -26,12 +27,14 @@ pub struct EvalArgs {
     /// `val/` or `train/` sub-folder is taken when present).
     #[arg(long)]
     pub data: String,
-    /// Which images: the test set, the held-out validation split of the training set, or the
-    /// training set (CIFAR); `val`/`train` sub-folders (folders).
+    /// Which images: the test set, the validation images the training run held out, or the
+    /// training images it learnt from (CIFAR; folders: `val/`, `train/`, or the run's split
+    /// of a tree without `val/`, whose `test` is the whole tree).
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
-    /// Images held out of CIFAR's training set for `--split val`. Default: the training run's
-    /// (stored in records written by `resnet train`), else 5000.
+    /// Training images held out for validation (`--split val`, and left out of `--split
+    /// train`). Default: the training run's (stored in records written by `resnet train`),
+    /// else 5000 for CIFAR's `--split val` and none otherwise.
     #[arg(long)]
     pub val_size: Option<usize>,
     /// Seed of the train/val split. Default: the training run's, else 0.
@@ -130,7 +133,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let data = locate_data(&args.data)?;
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
-        let folder = ImageFolder::open(folder_root(&data, args.split)?)?;
+        let held_out = args.val_size.or(stored[0].held_out).unwrap_or(0);
+        let seed = args.seed.or(stored[0].seed).unwrap_or(0);
+        let folder = folder_split(&data, args.split, held_out, seed)?;
         check_class_names(&args.weights, &stored, &folder.classes)?;
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
@@ -161,27 +166,33 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         let cifar = Cifar::load(&data)?;
         check_class_names(&args.weights, &stored, &cifar.class_names)?;
-        // The training images (whose mean image normalises) and the held-out ones.
-        let (train, held_out) = match args.split {
+        // The training images (whose mean image normalises) less the run's held-out ones.
+        let held_out = match args.split {
+            Split::Test => 0,
             Split::Val => {
-                let val_size = args.val_size.or(stored[0].held_out).unwrap_or(5000);
+                let held_out = args.val_size.or(stored[0].held_out).unwrap_or(5000);
                 anyhow::ensure!(
-                    val_size > 0,
+                    held_out > 0,
                     "{} was trained on all training images: it has no validation split \
                      (give --val-size to score held-out images anyway)",
                     args.weights[0].display()
                 );
-                let seed = args.seed.or(stored[0].seed).unwrap_or(0);
-                cifar.train.split(val_size, seed)?
+                held_out
             }
-            Split::Test => (cifar.train, cifar.test),
-            Split::Train => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
+            // Weights from elsewhere (no stored split) were trained on all of them.
+            Split::Train => args.val_size.or(stored[0].held_out).unwrap_or(0),
+        };
+        let seed = args.seed.or(stored[0].seed).unwrap_or(0);
+        let (train, val) = match held_out {
+            0 => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
+            n => cifar.train.split(n, seed)?,
         };
         settings.normalization =
             per_channel.unwrap_or_else(|| Normalization::mean_image(train.mean_image()));
         let images = match args.split {
+            Split::Test => cifar.test,
+            Split::Val => val,
             Split::Train => train,
-            Split::Val | Split::Test => held_out,
         };
         let bar = bar(images.len(), args.json);
         let report = evaluate_images(&models, &images, &settings, &device, |n| bar.inc(n as u64))?;
@@ -247,28 +258,43 @@ fn check_class_names(
     Ok(())
 }
 
-/// The folder to score: `val/` (or `train/` for `--split train`) when present, else the tree
-/// itself when it is a plain class-folder tree.
-fn folder_root(data: &Path, split: Split) -> anyhow::Result<PathBuf> {
-    let sub = match split {
-        Split::Test | Split::Val => "val",
-        Split::Train => "train",
-    };
-    let candidate = data.join(sub);
-    if candidate.is_dir() {
-        return Ok(candidate);
+/// The class folders to score: the tree's `val/` (test and val) or `train/`; in a tree
+/// without `val/`, the run's `held_out` images of its training images (a plain tree is its
+/// own test set) or, for `--split train`, the rest.
+fn folder_split(
+    data: &Path,
+    split: Split,
+    held_out: usize,
+    seed: u64,
+) -> anyhow::Result<ImageFolder> {
+    let (train_dir, val_dir) = (data.join("train"), data.join("val"));
+    if val_dir.is_dir() {
+        if split != Split::Train {
+            return Ok(ImageFolder::open(val_dir)?);
+        }
+        anyhow::ensure!(
+            train_dir.is_dir(),
+            "{} has no train/ folder",
+            data.display()
+        );
+        return Ok(ImageFolder::open(train_dir)?);
     }
-    anyhow::ensure!(
-        !data.join("train").is_dir() && !data.join("val").is_dir(),
-        "{} has no {sub}/ folder to evaluate",
-        data.display()
-    );
-    Ok(data.to_path_buf())
+    let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { data })?;
+    match (split, held_out) {
+        (Split::Test, _) if !train_dir.is_dir() => Ok(all),
+        (Split::Train, 0) => Ok(all),
+        (_, 0) => anyhow::bail!(
+            "{} has no val/ folder to evaluate, and no held-out split (--val-size)",
+            data.display()
+        ),
+        (Split::Train, n) => Ok(hold_out(&all, n, seed)?.0),
+        (_, n) => Ok(hold_out(&all, n, seed)?.1),
+    }
 }
 
 /// `--data`: a path, or a dataset name downloaded (with a progress bar) into the cache; a
 /// warning about the data (e.g. an unverified local archive) is printed.
-pub(super) fn locate_data(source: &str) -> Result<PathBuf, resnet_data::DataError> {
+pub fn locate_data(source: &str) -> Result<PathBuf, resnet_data::DataError> {
     let located = locate_cifar(source, download_progress())?;
     if let Some(warning) = &located.warning {
         eprintln!("warning: {warning}");

@@ -49,6 +49,17 @@ pub enum TrainingData {
 }
 
 impl TrainingData {
+    /// The data at `path`: CIFAR (a directory or `.tar.gz` archive) or a class-folder tree,
+    /// with `held_out` training images set aside for validation (see [`Self::cifar`] and
+    /// [`Self::folder`]).
+    pub fn open(path: &Path, held_out: usize, seed: u64) -> Result<Self, DataError> {
+        if Cifar::looks_like(path) {
+            Self::cifar(Cifar::load(path)?, held_out, seed)
+        } else {
+            Self::folder(path, held_out, seed)
+        }
+    }
+
     /// CIFAR with `held_out` training images set aside for validation (seeded split); the
     /// per-pixel mean is taken over the remaining training images.
     pub fn cifar(cifar: Cifar, held_out: usize, seed: u64) -> Result<Self, DataError> {
@@ -87,20 +98,9 @@ impl TrainingData {
             let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { root })?;
             if held_out == 0 {
                 (all, None)
-            } else if held_out >= all.samples.len() {
-                return Err(DataError::Invalid(format!(
-                    "cannot hold out {held_out} of {} images",
-                    all.samples.len()
-                )));
             } else {
-                let mut samples = all.samples.clone();
-                samples.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-                let val_samples = samples.split_off(samples.len() - held_out);
-                let part = |samples| ImageFolder {
-                    samples,
-                    ..all.clone()
-                };
-                (part(samples), Some(part(val_samples)))
+                let (train, val) = hold_out(&all, held_out, seed)?;
+                (train, Some(val))
             }
         };
         Ok(Self::Folder {
@@ -193,6 +193,12 @@ impl TrainingData {
             Self::Cifar { train, .. } => train.len(),
             Self::Folder { train, .. } => train.samples.len(),
         }
+    }
+
+    /// Whole batches of `batch_size` in one pass over the training images (a last, smaller
+    /// batch is dropped, as the paper's iteration counts assume).
+    pub fn iterations_per_epoch(&self, batch_size: usize) -> u64 {
+        self.train_len().checked_div(batch_size).unwrap_or(0) as u64
     }
 
     /// Class names, by label.
@@ -310,6 +316,29 @@ impl TrainingData {
             }
         }
     }
+}
+
+/// Sets `held_out` of `all`'s images aside (a seeded shuffle): (the rest, the held-out
+/// ones). The split a run makes of a tree without `val/`; `resnet eval` repeats it.
+pub fn hold_out(
+    all: &ImageFolder,
+    held_out: usize,
+    seed: u64,
+) -> Result<(ImageFolder, ImageFolder), DataError> {
+    if held_out >= all.samples.len() {
+        return Err(DataError::Invalid(format!(
+            "cannot hold out {held_out} of {} images",
+            all.samples.len()
+        )));
+    }
+    let mut samples = all.samples.clone();
+    samples.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let held = samples.split_off(samples.len() - held_out);
+    let part = |samples| ImageFolder {
+        samples,
+        ..all.clone()
+    };
+    Ok((part(samples), part(held)))
 }
 
 /// Labels index the sorted class folders: `val/` must have exactly `train/`'s classes, or
