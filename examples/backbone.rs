@@ -4,17 +4,30 @@
 //! ```sh
 //! cargo run --release --example backbone -- ../shared/fixtures/torchvision/resnet18.pth
 //! ```
-//! Without an argument the network starts from He initialisation.
+//! Without weights the network starts from He initialisation; `--device` picks the backend.
+
+use std::path::PathBuf;
 
 use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
+use clap::Parser;
 use resnet::model::{load_model, zoo};
-use resnet::train::DeviceSpec;
+use resnet::train::cli::DeviceArgs;
+
+/// Stage features and a new head from a torchvision ResNet-18.
+#[derive(Parser)]
+struct Args {
+    /// torchvision ResNet-18 weights (`.pth`); without them, He initialisation.
+    weights: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
 
 fn main() -> anyhow::Result<()> {
-    let device = DeviceSpec::from_env_or_default()?.device()?;
-    let model = match std::env::args().nth(1) {
-        Some(weights) => load_model(Some("resnet18-v1.5"), weights.as_ref(), None, &device)?,
+    let args = Args::parse();
+    let (_, device) = args.device.device()?;
+    let model = match args.weights {
+        Some(weights) => load_model(Some("resnet18-v1.5"), &weights, None, &device)?,
         None => zoo::config_for("resnet18-v1.5")?.init(&device)?,
     }
     .valid();

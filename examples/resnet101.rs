@@ -1,13 +1,20 @@
-//! ResNet-101 (44.5M parameters; 21.75% top-1 (10-crop) in the paper) with the ImageNet recipe of section 3.4 (batch 256, lr 0.1 divided by 10 when the
-//! validation error plateaus, up to 60e4 iterations, scale augmentation, PCA lighting).
+//! ResNet-101 on ImageNet (Table 1): a 7x7 stem and four stages of [3, 4, 23, 3] bottleneck
+//! blocks (stride on the first 1x1, as in the paper), option-B shortcuts; 44.5M parameters, 7.6
+//! GFLOPs; 21.75% top-1 error (10-crop) in the paper (Table 3). Trained with the paper's
+//! ImageNet recipe (section 3.4): batch 256, lr 0.1 divided by 10 when the validation error
+//! plateaus, up to 60e4 iterations, scale augmentation, PCA lighting.
 //!
 //! ```text
 //! cargo run --release --example resnet101 -- --data /path/to/imagenet --iterations 1000
 //! ```
 //!
-//! `--epochs`/`--iterations` scale the schedule to a shorter run; `--device` picks the backend;
-//! every flag of `resnet train` applies (`--help`), `--resume RUN_DIR` continues a run.
+//! The tree holds `train/` and `val/` class folders; `--device` picks the backend. The steps
+//! (data, recipe, run directory) are in `common/mod.rs`.
+
+mod common;
+
+use resnet::model::ResNetConfig;
 
 fn main() -> anyhow::Result<()> {
-    resnet::train::cli::train::run_example("resnet101")
+    common::train("resnet101", ResNetConfig::resnet101())
 }

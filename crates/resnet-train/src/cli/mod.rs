@@ -7,6 +7,8 @@ mod models;
 mod plot;
 pub mod train;
 
+pub use eval::locate_data;
+
 use clap::{Parser, Subcommand};
 
 use crate::device::DeviceSpec;

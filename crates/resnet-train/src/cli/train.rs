@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use resnet_data::Cifar;
 use resnet_model::{Stem, resolve_arch};
 
 use super::DeviceArgs;
 use super::eval::locate_data;
-use crate::train::metrics::percent as pct;
 use crate::train::{DataKind, Progress, Recipe, Run, RunConfig, TrainError, TrainingData};
 
 /// Arguments of `resnet train`.
@@ -59,7 +57,8 @@ pub struct TrainArgs {
     /// Seed of initialisation, split, data order and augmentation.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Training images held out for validation.
+    /// Training images held out for validation (a class-folder tree's val/ folder, when it
+    /// has one, is the validation set instead).
     #[arg(long)]
     pub held_out: Option<usize>,
     /// Train on a seeded random subset of this many training images (quick experiments).
@@ -71,7 +70,8 @@ pub struct TrainArgs {
     /// Iterations between checkpoints (default: at each evaluation).
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
-    /// Evaluate on the first N validation and test images only (quick experiments).
+    /// Evaluate on N validation and test images only (quick experiments): CIFAR's first N,
+    /// or N spread evenly over a folder's classes.
     #[arg(long)]
     pub eval_images: Option<usize>,
     /// Images per evaluation forward pass.
@@ -98,11 +98,7 @@ pub fn load_data(
     eval_images: Option<usize>,
 ) -> Result<TrainingData, TrainError> {
     let path = locate_data(source)?;
-    let mut data = if Cifar::looks_like(&path) {
-        TrainingData::cifar(Cifar::load(&path)?, held_out, seed)?
-    } else {
-        TrainingData::folder(&path, held_out, seed)?
-    };
+    let mut data = TrainingData::open(&path, held_out, seed)?;
     let is_cifar = matches!(data, TrainingData::Cifar { .. });
     if is_cifar != (kind == DataKind::Cifar) {
         return Err(TrainError::Config(format!(
@@ -164,12 +160,6 @@ impl TrainArgs {
             .clone()
             .expect("clap requires --data without --resume");
         let mut network = resolve_arch(&arch)?;
-        if network.in_channels != 3 {
-            return Err(TrainError::Config(format!(
-                "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
-                network.in_channels
-            )));
-        }
         let imagenet = network.stem == Stem::ImageNet;
         let depth = network.depth();
         if self.plain {
@@ -190,34 +180,25 @@ impl TrainArgs {
             self.subset,
             self.eval_images,
         )?;
-        network.num_classes = data.class_names().len();
+        if self.held_out.is_some_and(|n| n > 0) && Path::new(&source).join("val").is_dir() {
+            eprintln!("note: {source} has a val/ folder (the validation set): no --held-out");
+        }
         if imagenet != (recipe.data == DataKind::ImageNet) {
             eprintln!("note: training {name} with the {} recipe", recipe.name);
         }
-        let per_epoch = (data.train_len() / recipe.batch_size) as u64;
-        if per_epoch == 0 {
-            return Err(TrainError::NoBatch {
-                images: data.train_len(),
-                batch_size: recipe.batch_size,
-            });
-        }
+        let per_epoch = data.iterations_per_epoch(recipe.batch_size);
         let iterations = match (self.epochs, self.iterations) {
             (Some(e), _) => Some((e * per_epoch as f64).round() as u64),
             (_, Some(i)) => Some(i),
             _ => None,
         };
-        if let Some(i) = iterations {
+        if let (Some(i), true) = (iterations, per_epoch > 0) {
             recipe = recipe.scaled_to(i);
         }
         let config = RunConfig {
-            arch: name,
-            network,
-            recipe,
-            data: source,
             subset: self.subset,
             eval_images: self.eval_images,
-            train_images: data.train_len(),
-            iterations_per_epoch: per_epoch,
+            ..RunConfig::new(name, network, recipe, &data, source)?
         };
         Ok((config, data))
     }
@@ -302,48 +283,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let summary = match args.resume {
-        Some(_) => {
-            if args.lr.is_some() {
-                run.write_config()?;
-            }
-            run.resume()?
-        }
+        Some(_) => run.resume()?,
         None => run.start()?,
     };
-    println!(
-        "{}: test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
-        run.config.arch,
-        pct(summary.last.test_error),
-        pct(summary.last.val_error),
-        100.0 * summary.last.train_error,
-        summary.last.iteration,
-        summary.last.wall_seconds,
-        summary.model_path.display()
-    );
+    println!("{}: {summary}", run.config.arch);
     Ok(())
-}
-
-/// `resnet train --arch <arch>` with the process's other arguments: the body of the
-/// per-depth examples (`cargo run --release --example resnet56 -- --data cifar10 --plain`).
-pub fn run_example(arch: &str) -> anyhow::Result<()> {
-    #[derive(clap::Parser)]
-    #[command(about = "Trains a network of the paper with its recipe (flags of `resnet train`).")]
-    struct Example {
-        #[command(flatten)]
-        train: TrainArgs,
-    }
-    let mut argv = std::env::args_os();
-    let program = argv.next().unwrap_or_else(|| arch.into());
-    let rest: Vec<std::ffi::OsString> = argv.collect();
-    // A resumed run knows its network.
-    let resumes = |a: &std::ffi::OsString| {
-        let a = a.to_string_lossy();
-        a == "--resume" || a.starts_with("--resume=")
-    };
-    let arch_flag = match rest.iter().any(resumes) {
-        true => vec![],
-        false => vec!["--arch".into(), arch.into()],
-    };
-    let args = std::iter::once(program).chain(arch_flag).chain(rest);
-    run(<Example as clap::Parser>::parse_from(args).train)
 }

@@ -147,7 +147,9 @@ impl Recipe {
             },
             warmup: None,
             held_out: 0,
-            eval_every: 5000,
+            // One epoch: 5,000 iterations of 256 on ImageNet's 1.28M images, and on a smaller
+            // tree the plateau test still sees the validation error once per pass.
+            eval_every: 0,
             checkpoint_every: 0,
             seed: 0,
         }

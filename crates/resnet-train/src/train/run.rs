@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
 use super::data::TrainingData;
+use super::error::with_causes;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
@@ -52,6 +53,45 @@ pub struct RunConfig {
     pub train_images: usize,
     /// Iterations per epoch.
     pub iterations_per_epoch: u64,
+}
+
+impl RunConfig {
+    /// A new run of `network`, named `arch`, on `data` (read from `source`) with `recipe`:
+    /// the classifier is sized to the data's classes.
+    pub fn new(
+        arch: impl Into<String>,
+        mut network: ResNetConfig,
+        recipe: Recipe,
+        data: &TrainingData,
+        source: impl Into<String>,
+    ) -> Result<Self, TrainError> {
+        let arch = arch.into();
+        recipe.validate()?;
+        if network.in_channels != 3 {
+            return Err(TrainError::Config(format!(
+                "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
+                network.in_channels
+            )));
+        }
+        network.num_classes = data.class_names().len();
+        let iterations_per_epoch = data.iterations_per_epoch(recipe.batch_size);
+        if iterations_per_epoch == 0 {
+            return Err(TrainError::NoBatch {
+                images: data.train_len(),
+                batch_size: recipe.batch_size,
+            });
+        }
+        Ok(Self {
+            arch,
+            network,
+            recipe,
+            data: source.into(),
+            subset: None,
+            eval_images: None,
+            train_images: data.train_len(),
+            iterations_per_epoch,
+        })
+    }
 }
 
 /// How a run reports progress.
@@ -88,6 +128,22 @@ pub struct RunSummary {
     pub last: MetricsRow,
     /// The final network's record.
     pub model_path: PathBuf,
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = &self.last;
+        write!(
+            f,
+            "test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
+            pct(last.test_error),
+            pct(last.val_error),
+            100.0 * last.train_error,
+            last.iteration,
+            last.wall_seconds,
+            self.model_path.display()
+        )
+    }
 }
 
 /// Metadata stored with every checkpoint and the final network, so that it can be evaluated
@@ -156,12 +212,16 @@ impl Run<'_> {
         self.train(model, optimizer(&self.config.recipe), state, Vec::new())
     }
 
-    /// Continues the run from its last checkpoint.
+    /// Continues the run from its last checkpoint. A configuration that differs from the
+    /// stored `run.json` (e.g. a lower base rate after a divergence) replaces it.
     pub fn resume(&self) -> Result<RunSummary, TrainError> {
         let dir = checkpoint::latest(&self.dir).ok_or_else(|| TrainError::Resume {
             dir: self.dir.clone(),
             reason: "no checkpoint in it".into(),
         })?;
+        if Self::read_config(&self.dir).ok().as_ref() != Some(&self.config) {
+            self.write_config()?;
+        }
         let loaded = checkpoint::load(
             &dir,
             optimizer(&self.config.recipe),
@@ -178,7 +238,7 @@ impl Run<'_> {
         self.train(loaded.model, loaded.optimizer, loaded.state, rows)
     }
 
-    /// Writes the run's `run.json` (at the start, and when a resumed run changes its lr).
+    /// Writes the run's `run.json` (at the start, and when a resumed run changes it).
     pub fn write_config(&self) -> Result<(), TrainError> {
         let json = serde_json::to_vec_pretty(&self.config).expect("the run config serialises");
         checkpoint::write_atomically(&self.dir.join("run.json"), &json)
@@ -254,7 +314,10 @@ impl Run<'_> {
                 recipe.seed,
             );
             for e in &skipped {
-                progress.println(&format!("warning: left out of the batch: {e}"));
+                progress.println(&format!(
+                    "warning: left out of the batch: {}",
+                    with_causes(e)
+                ));
             }
             if images.is_empty() {
                 return Err(TrainError::Config(format!(
@@ -325,7 +388,7 @@ impl Run<'_> {
         // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
         if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves")) {
-            eprintln!("warning: {e}");
+            eprintln!("warning: {}", with_causes(&e));
         }
         let last = rows
             .last()
