@@ -55,26 +55,28 @@ pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
     let (_, device) = flags.device.device()?;
 
     // Section 4.2's CIFAR recipe (with the warm-up from 110 layers on) or section 3.4's
-    // ImageNet recipe, and its train/validation split of the training images.
+    // ImageNet recipe, scaled to a shorter run; a resumed run has its own in run.json.
     let mut recipe = Recipe::for_network(network.stem == Stem::ImageNet, network.depth());
+    let stored = flags.resume.then(|| Run::read_config(&dir)).transpose()?;
+    if let Some(stored) = &stored {
+        ensure!(
+            stored.arch == name,
+            "{} holds a {} run, not {name}",
+            dir.display(),
+            stored.arch
+        );
+        recipe = stored.recipe.clone();
+    }
+    // The training images less the recipe's validation split (CIFAR: 5,000 of 50,000).
     let data = TrainingData::open(&locate_data(&flags.data)?, recipe.held_out, recipe.seed)?;
     let per_epoch = data.iterations_per_epoch(recipe.batch_size) as f64;
     let iterations = (flags.epochs.map(|e| (e * per_epoch).round() as u64)).or(flags.iterations);
-    if let Some(iterations) = iterations {
+    if let (Some(iterations), true) = (iterations, per_epoch > 0.0) {
         recipe = recipe.scaled_to(iterations);
     }
 
     // A run directory: run.json, metrics.csv, checkpoints, the final model.bpk, curves.png.
-    let config = match flags.resume {
-        true => Run::read_config(&dir)?,
-        false => RunConfig::new(&name, network, recipe, &data, &flags.data)?,
-    };
-    ensure!(
-        config.arch == name,
-        "{} holds a {} run, not {name}",
-        dir.display(),
-        config.arch
-    );
+    let config = RunConfig::new(&name, network, recipe, &data, &flags.data)?;
     let run = Run {
         config,
         data: &data,

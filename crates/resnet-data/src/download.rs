@@ -147,14 +147,17 @@ pub fn locate_cifar(
     progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Located, DataError> {
     let given = Path::new(spec);
-    let archive_inside = (given.is_dir() && !Cifar::looks_like(given))
-        .then(|| {
-            [CifarVariant::Cifar10, CifarVariant::Cifar100]
-                .iter()
-                .map(|&v| given.join(Remote::cifar(v).file_name))
-                .find(|archive| archive.is_file())
-        })
-        .flatten();
+    let mut archives: Vec<PathBuf> = [CifarVariant::Cifar10, CifarVariant::Cifar100]
+        .iter()
+        .map(|&v| given.join(Remote::cifar(v).file_name))
+        .filter(|archive| given.is_dir() && !Cifar::looks_like(given) && archive.is_file())
+        .collect();
+    if archives.len() > 1 {
+        return Err(DataError::NotFound(format!(
+            "{spec} holds both the CIFAR-10 and the CIFAR-100 archive: give the one to use"
+        )));
+    }
+    let archive_inside = archives.pop();
     let path = archive_inside.as_deref().unwrap_or(given);
     if path.exists() {
         let mut warning = None;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 /// Data that cannot be read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// I/O failure on a file or directory.
+    /// I/O failure on a file or directory. The message is the path; the I/O error is the
+    /// `source()` (printed after it by `anyhow`'s `{:#}`).
     #[error("{path}")]
     Io {
         /// The file or directory.

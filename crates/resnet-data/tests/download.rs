@@ -108,6 +108,12 @@ fn a_directory_holding_the_official_archive_stands_for_it() {
     std::fs::write(&archive, b"stand-in").unwrap();
     let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();
     assert_eq!(located.path, archive);
+    // With both archives, which one is meant is the user's to say.
+    let other = dir.path().join("cifar-100-binary.tar.gz");
+    std::fs::write(&other, b"stand-in").unwrap();
+    let err = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap_err();
+    assert!(err.to_string().contains("both"), "{err}");
+    std::fs::remove_file(other).unwrap();
     // Extracted batches beside it win: the directory is then read as it is.
     std::fs::write(dir.path().join("test_batch.bin"), b"").unwrap();
     let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();

@@ -8,7 +8,7 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 /// A tensor file that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum TensorFileError {
-    /// I/O failure.
+    /// I/O failure; the message is the path, the I/O error the `source()`.
     #[error("{path}")]
     Io {
         /// The file.

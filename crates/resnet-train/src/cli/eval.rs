@@ -28,8 +28,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data: String,
     /// Which images: the test set, the validation images the training run held out, or the
-    /// training images it learnt from (CIFAR; folders: `val/`, `train/`, or the run's split
-    /// of a tree without `val/`, whose `test` is the whole tree).
+    /// training images it learnt from. Folders: `val/` (test and val) and `train/`; in a tree
+    /// without `val/`, the run's split of its images (a tree without `train/` either is
+    /// scored whole as `test`).
     #[arg(long, value_enum, default_value_t = Split::Test)]
     pub split: Split,
     /// Training images held out for validation (`--split val`, and left out of `--split
@@ -281,7 +282,17 @@ fn folder_split(
     }
     let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { data })?;
     match (split, held_out) {
-        (Split::Test, _) if !train_dir.is_dir() => Ok(all),
+        (Split::Test, _) if !train_dir.is_dir() => {
+            if held_out > 0 {
+                eprintln!(
+                    "note: scoring all {} images of {}; if the network was trained on this \
+                     tree, --split val scores only the {held_out} it held out",
+                    all.samples.len(),
+                    data.display()
+                );
+            }
+            Ok(all)
+        }
         (Split::Train, 0) => Ok(all),
         (_, 0) => anyhow::bail!(
             "{} has no val/ folder to evaluate, and no held-out split (--val-size)",

@@ -6,6 +6,7 @@ use resnet_model::{Stem, resolve_arch};
 
 use super::DeviceArgs;
 use super::eval::locate_data;
+use crate::train::run::check_rgb;
 use crate::train::{DataKind, Progress, Recipe, Run, RunConfig, TrainError, TrainingData};
 
 /// Arguments of `resnet train`.
@@ -160,6 +161,8 @@ impl TrainArgs {
             .clone()
             .expect("clap requires --data without --resume");
         let mut network = resolve_arch(&arch)?;
+        // Before the data is read (or downloaded).
+        check_rgb(&arch, &network)?;
         let imagenet = network.stem == Stem::ImageNet;
         let depth = network.depth();
         if self.plain {
@@ -228,23 +231,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 config.subset,
                 config.eval_images,
             )?;
-            // The data order is a function of the image count: it must be the run's data.
-            if data.train_len() != config.train_images
-                || data.class_names().len() != config.network.num_classes
-            {
-                return Err(TrainError::Resume {
-                    dir: dir.clone(),
-                    reason: format!(
-                        "{source} has {} training images in {} classes; the run was started \
-                         on {} in {}",
-                        data.train_len(),
-                        data.class_names().len(),
-                        config.train_images,
-                        config.network.num_classes
-                    ),
-                }
-                .into());
-            }
             (config, data, dir.clone())
         }
         None => {

@@ -26,6 +26,8 @@ pub enum TrainingData {
         train: ImageSet,
         /// Held-out training images, if any.
         val: Option<ImageSet>,
+        /// How many training images were held out as `val` (before any `limit_eval`).
+        held_out: usize,
         /// The test set.
         test: ImageSet,
         /// Class names.
@@ -39,6 +41,8 @@ pub enum TrainingData {
         train: ImageFolder,
         /// Validation images (the `val/` folder, or held out of the training folder).
         val: Option<ImageFolder>,
+        /// Training images held out as `val` (0 when `val` is the `val/` folder).
+        held_out: usize,
         /// Per-channel mean and standard deviation.
         normalization: Normalization,
         /// Scale augmentation and crop.
@@ -73,6 +77,7 @@ impl TrainingData {
         Ok(Self::Cifar {
             train,
             val,
+            held_out,
             test: cifar.test,
             class_names: cifar.class_names,
             normalization,
@@ -84,7 +89,7 @@ impl TrainingData {
     /// (seeded) for validation.
     pub fn folder(root: &Path, held_out: usize, seed: u64) -> Result<Self, DataError> {
         let (train_dir, val_dir) = (root.join("train"), root.join("val"));
-        let (train, val) = if val_dir.is_dir() {
+        let (train, val, held_out) = if val_dir.is_dir() {
             if !train_dir.is_dir() {
                 return Err(DataError::Invalid(format!(
                     "{} has a val/ folder but no train/ folder",
@@ -93,19 +98,20 @@ impl TrainingData {
             }
             let (train, val) = (ImageFolder::open(train_dir)?, ImageFolder::open(val_dir)?);
             same_classes(&train, &val)?;
-            (train, Some(val))
+            (train, Some(val), 0)
         } else {
             let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { root })?;
             if held_out == 0 {
-                (all, None)
+                (all, None, 0)
             } else {
                 let (train, val) = hold_out(&all, held_out, seed)?;
-                (train, Some(val))
+                (train, Some(val), held_out)
             }
         };
         Ok(Self::Folder {
             train,
             val,
+            held_out,
             normalization: Normalization::imagenet(),
             scale: ScaleAugment::default(),
             lighting: PcaLighting::default(),
@@ -127,12 +133,14 @@ impl TrainingData {
             Self::Cifar {
                 train,
                 val,
+                held_out,
                 test,
                 class_names,
                 normalization,
             } => Self::Cifar {
                 train: train.subset(&keep),
                 val,
+                held_out,
                 test,
                 class_names,
                 normalization,
@@ -140,6 +148,7 @@ impl TrainingData {
             Self::Folder {
                 mut train,
                 val,
+                held_out,
                 normalization,
                 scale,
                 lighting,
@@ -148,6 +157,7 @@ impl TrainingData {
                 Self::Folder {
                     train,
                     val,
+                    held_out,
                     normalization,
                     scale,
                     lighting,
@@ -177,6 +187,14 @@ impl TrainingData {
             }
         }
         self
+    }
+
+    /// Training images set aside for validation (0 when a `val/` folder is the validation
+    /// set): the split `resnet eval` repeats.
+    pub fn held_out(&self) -> usize {
+        match self {
+            Self::Cifar { held_out, .. } | Self::Folder { held_out, .. } => *held_out,
+        }
     }
 
     /// Whether there are validation images.

@@ -61,7 +61,7 @@ pub enum TrainError {
     /// A figure.
     #[error(transparent)]
     Figure(#[from] crate::figures::FigureError),
-    /// File-system errors, with the path.
+    /// File-system errors: the message is the path, the I/O error the `source()`.
     #[error("{path}")]
     Io {
         /// The file or directory.

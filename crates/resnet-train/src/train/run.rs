@@ -67,12 +67,7 @@ impl RunConfig {
     ) -> Result<Self, TrainError> {
         let arch = arch.into();
         recipe.validate()?;
-        if network.in_channels != 3 {
-            return Err(TrainError::Config(format!(
-                "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
-                network.in_channels
-            )));
-        }
+        check_rgb(&arch, &network)?;
         network.num_classes = data.class_names().len();
         let iterations_per_epoch = data.iterations_per_epoch(recipe.batch_size);
         if iterations_per_epoch == 0 {
@@ -92,6 +87,17 @@ impl RunConfig {
             iterations_per_epoch,
         })
     }
+}
+
+/// The training images are RGB: a network that takes other inputs cannot train on them.
+pub fn check_rgb(arch: &str, network: &ResNetConfig) -> Result<(), TrainError> {
+    if network.in_channels != 3 {
+        return Err(TrainError::Config(format!(
+            "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
+            network.in_channels
+        )));
+    }
+    Ok(())
 }
 
 /// How a run reports progress.
@@ -161,10 +167,7 @@ fn metadata(run: &Run) -> BTreeMap<String, String> {
         ),
         // The train/val split, so that `resnet eval --split val` scores the same images.
         ("resnet.seed".into(), run.config.recipe.seed.to_string()),
-        (
-            "resnet.held_out".into(),
-            run.config.recipe.held_out.to_string(),
-        ),
+        ("resnet.held_out".into(), run.data.held_out().to_string()),
     ])
 }
 
@@ -212,19 +215,43 @@ impl Run<'_> {
         self.train(model, optimizer(&self.config.recipe), state, Vec::new())
     }
 
-    /// Continues the run from its last checkpoint. A configuration that differs from the
-    /// stored `run.json` (e.g. a lower base rate after a divergence) replaces it.
+    /// Continues the run from its last checkpoint. The data must be the run's (the data order
+    /// is a function of the image count) and the network and split those of its `run.json`;
+    /// a recipe that differs (e.g. a lower base rate after a divergence) replaces the stored one.
     pub fn resume(&self) -> Result<RunSummary, TrainError> {
-        let dir = checkpoint::latest(&self.dir).ok_or_else(|| TrainError::Resume {
+        let refuse = |reason: String| TrainError::Resume {
             dir: self.dir.clone(),
-            reason: "no checkpoint in it".into(),
-        })?;
-        if Self::read_config(&self.dir).ok().as_ref() != Some(&self.config) {
-            self.write_config()?;
+            reason,
+        };
+        let dir =
+            checkpoint::latest(&self.dir).ok_or_else(|| refuse("no checkpoint in it".into()))?;
+        let stored = Self::read_config(&self.dir)?;
+        let (config, data) = (&self.config, self.data);
+        if data.train_len() != config.train_images
+            || data.class_names().len() != config.network.num_classes
+        {
+            return Err(refuse(format!(
+                "the data has {} training images in {} classes; the run was started on {} in {}",
+                data.train_len(),
+                data.class_names().len(),
+                config.train_images,
+                config.network.num_classes
+            )));
+        }
+        // The data may have moved; the counts above say whether it is the same.
+        let same_run = RunConfig {
+            recipe: stored.recipe.clone(),
+            data: stored.data.clone(),
+            ..config.clone()
+        };
+        if same_run != stored {
+            return Err(refuse(
+                "its run.json describes another network, data or split than the one given".into(),
+            ));
         }
         let loaded = checkpoint::load(
             &dir,
-            optimizer(&self.config.recipe),
+            optimizer(&config.recipe),
             &self.device.clone().autodiff(),
         )?;
         let metrics_path = self.dir.join("metrics.csv");
@@ -233,6 +260,9 @@ impl Run<'_> {
         } else {
             Vec::new()
         };
+        if stored.recipe != config.recipe {
+            self.write_config()?;
+        }
         // Rows written after the checkpoint will be written again.
         rows.retain(|r| r.iteration <= loaded.state.iteration);
         self.train(loaded.model, loaded.optimizer, loaded.state, rows)
