@@ -132,11 +132,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         on_corrupt: args.on_corrupt,
     };
     let data = locate_data(&args.data)?;
+    // The split the training run held out (a record stores it), unless given.
+    let stored_split = args.val_size.or(stored[0].held_out);
+    let seed = args.seed.or(stored[0].seed).unwrap_or(0);
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
-        let held_out = args.val_size.or(stored[0].held_out).unwrap_or(0);
-        let seed = args.seed.or(stored[0].seed).unwrap_or(0);
-        let folder = folder_split(&data, args.split, held_out, seed)?;
+        let folder = folder_split(&data, args.split, stored_split.unwrap_or(0), seed)?;
         check_class_names(&args.weights, &stored, &folder.classes)?;
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
@@ -171,7 +172,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let held_out = match args.split {
             Split::Test => 0,
             Split::Val => {
-                let held_out = args.val_size.or(stored[0].held_out).unwrap_or(5000);
+                let held_out = stored_split.unwrap_or(5000);
                 anyhow::ensure!(
                     held_out > 0,
                     "{} was trained on all training images: it has no validation split \
@@ -181,9 +182,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 held_out
             }
             // Weights from elsewhere (no stored split) were trained on all of them.
-            Split::Train => args.val_size.or(stored[0].held_out).unwrap_or(0),
+            Split::Train => stored_split.unwrap_or(0),
         };
-        let seed = args.seed.or(stored[0].seed).unwrap_or(0);
         let (train, val) = match held_out {
             0 => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
             n => cifar.train.split(n, seed)?,
