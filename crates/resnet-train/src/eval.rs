@@ -166,6 +166,21 @@ fn score(models: &[ResNet], views: impl IntoIterator<Item = Tensor<4>>) -> Tenso
     sum.expect("at least one view and one network") / count as f32
 }
 
+/// The checks both evaluations make before reading any image: the networks fit the data and
+/// the batch size is usable.
+fn check_inputs(
+    models: &[ResNet],
+    settings: &EvalSettings,
+    data_classes: usize,
+    data_channels: usize,
+) -> Result<(), EvalError> {
+    check_networks(models, data_classes, data_channels)?;
+    if settings.batch_size == 0 {
+        return Err(EvalError::ZeroBatch);
+    }
+    Ok(())
+}
+
 /// Evaluates decoded images (CIFAR), in batches, calling `progress` with images done.
 ///
 /// Every network must take the set's channels and score exactly its classes.
@@ -176,10 +191,7 @@ pub fn evaluate_images(
     device: &Device,
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
-    check_networks(models, set.classes, set.shape[0])?;
-    if settings.batch_size == 0 {
-        return Err(EvalError::ZeroBatch);
-    }
+    check_inputs(models, settings, set.classes, set.shape[0])?;
     let normalization = &settings.normalization;
     normalization.check(set.shape)?;
     let mut report = EvalReport::default();
@@ -206,10 +218,7 @@ pub fn evaluate_folder(
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
     // Decoded images are RGB.
-    check_networks(models, folder.classes.len(), 3)?;
-    if settings.batch_size == 0 {
-        return Err(EvalError::ZeroBatch);
-    }
+    check_inputs(models, settings, folder.classes.len(), 3)?;
     let (protocol, normalization) = (&settings.protocol, &settings.normalization);
     let mut report = EvalReport::default();
     // Scaled views differ in size from image to image: they go one image at a time.

@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use image::{Rgb, RgbImage};
 use resnet_data::{ImageFolder, ImageSet, Normalization, TestProtocol};
 use resnet_model::{BlockKind, ResNet, ResNetConfig, Stem};
-use resnet_train::eval::{EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+use resnet_train::eval::{EvalError, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
 
 fn tiny_imagenet_net(device: &Device) -> ResNet {
     ResNetConfig::new(
@@ -125,4 +125,53 @@ fn ensembles_average_softmax() {
     );
     assert_eq!(single.total, 10);
     assert!((single.top1_error - (1.0 - single.correct as f64 / 10.0)).abs() < 1e-12);
+}
+
+/// Both evaluations refuse, before reading an image, what cannot be scored: no network, a
+/// network with other classes, a zero batch size.
+#[test]
+fn unusable_inputs_are_typed_errors() {
+    let device = Device::flex();
+    let model = tiny_imagenet_net(&device);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = folder(dir.path());
+    let mut set = ImageSet::with_capacity(1, [3, 32, 32], 2);
+    set.push(&[0; 3072], 0);
+    let s = settings(TestProtocol::AsIs);
+    let zero = EvalSettings {
+        batch_size: 0,
+        ..settings(TestProtocol::AsIs)
+    };
+    let ten_classes = resnet_model::zoo::config_for("cifar-resnet8")
+        .unwrap()
+        .init(&device)
+        .unwrap()
+        .valid();
+    let models = std::slice::from_ref(&model);
+    let folder_err = |models: &[ResNet], s: &EvalSettings| {
+        evaluate_folder(models, &folder, s, &device, |_| ()).unwrap_err()
+    };
+    let images_err = |models: &[ResNet], s: &EvalSettings| {
+        evaluate_images(models, &set, s, &device, |_| ()).unwrap_err()
+    };
+    for err in [folder_err(models, &zero), images_err(models, &zero)] {
+        assert!(matches!(err, EvalError::ZeroBatch), "{err}");
+    }
+    for err in [folder_err(&[], &s), images_err(&[], &s)] {
+        assert!(matches!(err, EvalError::NoNetwork), "{err}");
+    }
+    let wrong = std::slice::from_ref(&ten_classes);
+    for err in [folder_err(wrong, &s), images_err(wrong, &s)] {
+        assert!(
+            matches!(
+                err,
+                EvalError::Classes {
+                    data: 2,
+                    network: 10,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
 }
