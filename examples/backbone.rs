@@ -27,8 +27,8 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (_, device) = args.device.device()?;
     let model = match args.weights {
-        Some(weights) => load_model(Some("resnet18-v1.5"), &weights, None, &device)?,
-        None => zoo::config_for("resnet18-v1.5")?.init(&device)?,
+        Some(weights) => load_model(Some("resnet18"), &weights, None, &device)?,
+        None => zoo::config_for("resnet18")?.init(&device)?,
     }
     .valid();
 

@@ -131,6 +131,15 @@ fn data_of_other_classes_is_refused() {
     );
     let err = run(weights(&[&ten, &hundred]));
     assert!(err.contains("network #2 scores 100"), "{err}");
+    // Naming the architecture keeps the record's classifier size (it used to become the
+    // named config's 10 and fail on fc.weight's shape).
+    let mut args = weights(&[&hundred]);
+    args.extend(["--arch".into(), "cifar-resnet8".into()]);
+    let err = run(args);
+    assert!(
+        err.contains("the data has 10 classes but the network scores 100"),
+        "{err}"
+    );
 
     let names: Vec<String> = (0..10).map(|i| format!("class{i}")).collect();
     let names = serde_json::to_string(&names).unwrap();
@@ -159,7 +168,7 @@ fn data_of_other_classes_is_refused() {
     args.extend(["--arch".into(), "cifar-plain8".into()]);
     let err = run(args);
     assert!(
-        err.contains("holds another network than --arch names: shortcut"),
+        err.contains("holds another network than the architecture named (--arch): shortcut"),
         "{err}"
     );
 }

@@ -95,13 +95,10 @@ fn imagenet(c: &mut Criterion) {
         group.bench_function(&name, |bench| {
             bench.iter(|| {
                 pool.install(|| {
-                    black_box(imagenet_train_batch(
-                        &samples,
-                        10,
-                        &scale,
-                        Some(&lighting),
-                        1,
-                    ))
+                    black_box(
+                        imagenet_train_batch(&samples, 10, &scale, Some(&lighting), 1)
+                            .expect("valid settings"),
+                    )
                 })
             })
         });

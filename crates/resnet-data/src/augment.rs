@@ -11,7 +11,7 @@ use rayon::prelude::*;
 /// Where one augmented image comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CropFlip {
-    /// Top-left corner of the crop in the padded image (`0..=2 * pad` each).
+    /// Top-left corner of the crop in the padded image, `[y, x]` (`0..=2 * pad` each).
     pub offset: [usize; 2],
     /// Whether the crop is mirrored left-right.
     pub flip: bool,

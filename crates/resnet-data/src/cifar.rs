@@ -24,6 +24,9 @@ pub enum CifarVariant {
 }
 
 impl CifarVariant {
+    /// Both variants.
+    pub const ALL: [CifarVariant; 2] = [CifarVariant::Cifar10, CifarVariant::Cifar100];
+
     /// The dataset's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -139,8 +142,7 @@ impl Cifar {
             let name = path.to_string_lossy();
             return name.ends_with(".tar.gz") || name.ends_with(".tgz");
         }
-        [CifarVariant::Cifar10, CifarVariant::Cifar100]
-            .iter()
+        (CifarVariant::ALL.iter())
             .any(|v| path.join(v.dir_name()).is_dir() || path.join(v.test_file()).is_file())
     }
 
@@ -154,8 +156,9 @@ impl Cifar {
             read_archive_files(path)?
         } else {
             return Err(DataError::NotFound(format!(
-                "no CIFAR data at {}: give the extracted `cifar-10-batches-bin` directory, its \
-                 parent, or the `cifar-10-binary.tar.gz` archive (or let `resnet` download it)",
+                "no CIFAR data at {}: give the extracted batch directory (`cifar-10-batches-bin`, \
+                 `cifar-100-binary`), its parent, or the `.tar.gz` archive (or let `resnet` \
+                 download it)",
                 path.display()
             )));
         };
@@ -209,18 +212,26 @@ impl Cifar {
     }
 }
 
-/// Is `name` one of the files a CIFAR reader wants?
+/// Is `name` one of the files a CIFAR reader wants (a batch or the class names)?
 fn wanted(name: &str) -> bool {
-    name.ends_with(".bin") || name.ends_with(".txt")
+    CifarVariant::ALL.iter().any(|v| {
+        v.train_files().iter().any(|f| f == name) || name == v.test_file() || name == v.names_file()
+    })
 }
 
 /// Batch files of a directory (or of its CIFAR subdirectory), by file name.
 fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, DataError> {
-    let dir = [CifarVariant::Cifar10, CifarVariant::Cifar100]
-        .iter()
+    let mut extracted: Vec<PathBuf> = (CifarVariant::ALL.iter())
         .map(|v| dir.join(v.dir_name()))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| dir.to_path_buf());
+        .filter(|d| d.is_dir())
+        .collect();
+    if extracted.len() > 1 {
+        return Err(DataError::NotFound(format!(
+            "{} holds both extracted CIFAR-10 and CIFAR-100: give the directory to use",
+            dir.display()
+        )));
+    }
+    let dir = extracted.pop().unwrap_or_else(|| dir.to_path_buf());
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).map_err(DataError::io(&dir))? {
         let path: PathBuf = entry.map_err(DataError::io(&dir))?.path();

@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 
@@ -71,6 +72,25 @@ pub fn md5_file(path: &Path) -> Result<String, DataError> {
     Ok(format!("{:x}", hasher.finalize()))
 }
 
+/// Removes the partial downloads of `file_name` that a killed process left in `dir`: those
+/// not written to for an hour (a live download writes every second).
+fn remove_stale_partials(dir: &Path, file_name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = (entry.metadata().and_then(|m| m.modified()).ok())
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if name.starts_with(&prefix) && name.ends_with(".partial") && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The path of `remote` in `dir`, downloading it first if it is not there (or does not
 /// verify). `progress` is called with (bytes so far, total bytes if known).
 pub fn fetch(
@@ -83,11 +103,18 @@ pub fn fetch(
         return Ok(dest);
     }
     std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+    remove_stale_partials(dir, &remote.file_name);
     let failed = |reason: String| DataError::Download {
         url: remote.url.clone(),
         reason,
     };
-    let response = ureq::get(&remote.url).call().map_err(|e| {
+    // ureq waits forever by default: a stalled server must end in an error.
+    let agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .build()
+        .new_agent();
+    let response = agent.get(&remote.url).call().map_err(|e| {
         failed(format!(
             "{e} (offline? give the archive or directory with --data)"
         ))
@@ -147,7 +174,7 @@ pub fn locate_cifar(
     progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Located, DataError> {
     let given = Path::new(spec);
-    let mut archives: Vec<PathBuf> = [CifarVariant::Cifar10, CifarVariant::Cifar100]
+    let mut archives: Vec<PathBuf> = CifarVariant::ALL
         .iter()
         .map(|&v| given.join(Remote::cifar(v).file_name))
         .filter(|archive| given.is_dir() && !Cifar::looks_like(given) && archive.is_file())
@@ -163,7 +190,7 @@ pub fn locate_cifar(
         let mut warning = None;
         if path.is_file() {
             let md5 = md5_file(path)?;
-            let official = [CifarVariant::Cifar10, CifarVariant::Cifar100]
+            let official = CifarVariant::ALL
                 .iter()
                 .any(|&v| Remote::cifar(v).md5 == md5);
             if !official {

@@ -24,9 +24,11 @@ pub struct Sample {
 pub struct ImageFolder {
     /// Class names, sorted; a label is an index into this list.
     pub classes: Vec<String>,
-    /// Every image file, by class, then by file name.
+    /// Every image file: by class, then by file name ([`ImageFolder::open`]); in the ground
+    /// truth's order ([`ImageFolder::open_flat`]).
     pub samples: Vec<Sample>,
-    /// Files that are not images by their extension (reported, not read).
+    /// Files that are not read (reported): not images by their extension, or images that the
+    /// ground truth of [`ImageFolder::open_flat`] does not list.
     pub ignored: Vec<PathBuf>,
 }
 
@@ -34,6 +36,13 @@ fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The image files of `dir` and its other entries, each sorted by name.
+fn images_in(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), DataError> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .partition(|path| path.is_file() && is_image(path)))
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
@@ -68,17 +77,12 @@ impl ImageFolder {
                 continue;
             }
             let label = folder.classes.len();
-            let before = folder.samples.len();
-            for path in sorted_entries(&dir)? {
-                if path.is_file() && is_image(&path) {
-                    folder.samples.push(Sample { path, label });
-                } else {
-                    folder.ignored.push(path);
-                }
-            }
-            if folder.samples.len() == before {
+            let (images, others) = images_in(&dir)?;
+            if images.is_empty() {
                 return Err(DataError::EmptyClass(dir));
             }
+            (folder.samples).extend(images.into_iter().map(|path| Sample { path, label }));
+            folder.ignored.extend(others);
             let name = dir.file_name().unwrap_or_default().to_string_lossy();
             folder.classes.push(name.into_owned());
         }
@@ -110,23 +114,17 @@ impl ImageFolder {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        let mut ignored = Vec::new();
-        let mut images = Vec::new();
-        for path in sorted_entries(dir)? {
-            if path.is_file() && is_image(&path) {
-                images.push(path);
-            } else {
-                ignored.push(path);
-            }
-        }
+        let (images, mut ignored) = images_in(dir)?;
         let bad = |line: &str| DataError::Invalid(format!("{}: bad line `{line}`", gt.display()));
+        // A class name first: names may be numbers ("10" sorts before "2").
         let class_of = |token: &str, one_based: bool| -> Option<usize> {
-            match token.parse::<usize>() {
-                Ok(i) if one_based => i.checked_sub(1),
-                Ok(i) => Some(i),
-                Err(_) => classes.iter().position(|c| c == token),
-            }
-            .filter(|&i| i < classes.len())
+            let index = || match token.parse::<usize>().ok()? {
+                i if one_based => i.checked_sub(1),
+                i => Some(i),
+            };
+            (classes.iter().position(|c| c == token))
+                .or_else(index)
+                .filter(|&i| i < classes.len())
         };
         let samples = if lines.iter().all(|l| !l.contains(char::is_whitespace)) {
             if lines.len() != images.len() {
@@ -146,20 +144,36 @@ impl ImageFolder {
                 })
                 .collect::<Result<Vec<_>, DataError>>()?
         } else {
-            lines
+            let mut unlisted: std::collections::BTreeSet<PathBuf> = images.into_iter().collect();
+            let samples = lines
                 .iter()
                 .map(|line| {
+                    // The class is the last token: file names may hold spaces.
                     let (name, class) = line
-                        .split_once(char::is_whitespace)
+                        .rsplit_once(char::is_whitespace)
                         .ok_or_else(|| bad(line))?;
-                    let label = class_of(class.trim(), false).ok_or_else(|| bad(line))?;
-                    Ok(Sample {
-                        path: dir.join(name),
-                        label,
-                    })
+                    let label = class_of(class, false).ok_or_else(|| bad(line))?;
+                    let path = dir.join(name.trim());
+                    if !unlisted.remove(&path) {
+                        return Err(DataError::Invalid(format!(
+                            "{} lists {}, which is not an image in {}",
+                            gt.display(),
+                            name.trim(),
+                            dir.display()
+                        )));
+                    }
+                    Ok(Sample { path, label })
                 })
-                .collect::<Result<Vec<_>, DataError>>()?
+                .collect::<Result<Vec<_>, DataError>>()?;
+            ignored.extend(unlisted);
+            samples
         };
+        if samples.is_empty() {
+            return Err(DataError::Invalid(format!(
+                "{} labels no images",
+                gt.display()
+            )));
+        }
         Ok(Self {
             classes,
             samples,

@@ -52,15 +52,38 @@ impl ImageSet {
     }
 
     /// Appends one image (`image_len()` bytes, CHW).
+    ///
+    /// # Panics
+    ///
+    /// If the image is not `image_len()` bytes or the label not below `classes`: a wrong
+    /// size would shift every later image (loaders check their input before pushing).
     pub fn push(&mut self, image: &[u8], label: usize) {
-        debug_assert_eq!(image.len(), self.image_len());
+        assert_eq!(
+            image.len(),
+            self.image_len(),
+            "image size of {:?}",
+            self.shape
+        );
+        assert!(
+            label < self.classes,
+            "label {label} of {} classes",
+            self.classes
+        );
         self.pixels.extend_from_slice(image);
         self.labels.push(label);
     }
 
-    /// Appends all images of `other` (same shape).
+    /// Appends all images of `other`.
+    ///
+    /// # Panics
+    ///
+    /// If `other` has another image shape or number of classes.
     pub fn extend(&mut self, other: ImageSet) {
-        debug_assert_eq!(self.shape, other.shape);
+        assert_eq!(
+            (self.shape, self.classes),
+            (other.shape, other.classes),
+            "sets of other images or classes"
+        );
         self.pixels.extend(other.pixels);
         self.labels.extend(other.labels);
     }
@@ -76,7 +99,7 @@ impl ImageSet {
 
     /// Splits off `held_out` images for validation: a seeded random permutation, whose last
     /// `held_out` images are the validation set and the rest the training set (not
-    /// stratified: with CIFAR's balanced classes each class gets ~10% of the held-out images).
+    /// stratified: with balanced classes each class gets about its share of the held-out images).
     pub fn split(&self, held_out: usize, seed: u64) -> Result<(ImageSet, ImageSet), DataError> {
         if held_out >= self.len() {
             return Err(DataError::Invalid(format!(

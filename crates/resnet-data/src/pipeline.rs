@@ -50,11 +50,15 @@ pub struct CifarTrainBatches<'a> {
 impl CifarTrainBatches<'_> {
     /// Complete batches per epoch.
     pub fn batches_per_epoch(&self) -> usize {
-        self.images.len() / self.batch_size
+        self.images.len().checked_div(self.batch_size).unwrap_or(0)
     }
 
     /// Batch `batch` of epoch `epoch`, augmented; `order` is that epoch's
     /// [`epoch_order`] (computed once per epoch by the caller, not once per batch).
+    ///
+    /// # Panics
+    ///
+    /// If `batch` is not below [`CifarTrainBatches::batches_per_epoch`].
     pub fn batch(&self, order: &[usize], epoch: u64, batch: usize) -> ImageSet {
         let indices = &order[batch * self.batch_size..(batch + 1) * self.batch_size];
         let source = self.images.subset(indices);
@@ -70,14 +74,16 @@ impl CifarTrainBatches<'_> {
 
 /// One ImageNet training batch (section 3.4): decode, scale augmentation, random 224 crop,
 /// flip and PCA lighting, in parallel. Returns the batch and the files that could not be
-/// decoded (left out).
+/// decoded (left out); unusable augmentation settings are an error.
 pub fn imagenet_train_batch(
     samples: &[Sample],
     classes: usize,
     scale: &ScaleAugment,
     lighting: Option<&PcaLighting>,
     seed: u64,
-) -> (ImageSet, Vec<DataError>) {
+) -> Result<(ImageSet, Vec<DataError>), DataError> {
+    scale.check()?;
+    lighting.map(PcaLighting::check).transpose()?;
     let results: Vec<Result<(Vec<u8>, usize), DataError>> = samples
         .par_iter()
         .enumerate()
@@ -100,5 +106,5 @@ pub fn imagenet_train_batch(
             Err(e) => errors.push(e),
         }
     }
-    (set, errors)
+    Ok((set, errors))
 }

@@ -1,10 +1,11 @@
 //! A crop of a resized image, computed without resizing the whole image.
 //!
 //! Scale augmentation (section 3.4) resizes each training image to a random scale and keeps a
-//! 224x224 crop: resizing the whole image first would cost up to 480x640 resampled pixels for
-//! 224x224 kept ones. [`resized_crop`] resamples only the kept pixels, with the same sampling
-//! as `image::imageops::resize` with `FilterType::Triangle` (bilinear when enlarging, a
-//! triangle of the scale's width when shrinking, so that it also antialiases).
+//! 224x224 crop: resizing the whole image first would resample 480x640 pixels (a 4:3 image at
+//! the largest scale; more for wider ones) to keep 224x224 of them. [`resized_crop`] resamples
+//! only the kept pixels, with the same sampling as `image::imageops::resize` with
+//! `FilterType::Triangle` (bilinear when enlarging, a triangle of the scale's width when
+//! shrinking, so that it also antialiases).
 
 use image::RgbImage;
 

@@ -17,19 +17,16 @@ use crate::resample::resized_crop;
 /// The scales of the paper's multi-scale testing (section 3.4).
 pub const MULTI_SCALES: [u32; 5] = [224, 256, 384, 480, 640];
 
-/// Resizes so that the shorter side is `size` (bilinear), keeping the aspect ratio.
+/// Resizes so that the shorter side is `size`, keeping the aspect ratio; the longer side is
+/// truncated to an integer, as torchvision's `Resize(size)` does. Triangle filter: bilinear
+/// when enlarging, antialiased when shrinking.
 pub fn resize_shorter(image: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = image.dimensions();
+    let longer = |long: u32, short: u32| (long as u64 * size as u64 / short as u64) as u32;
     let (nw, nh) = if w <= h {
-        (
-            size,
-            ((h as u64 * size as u64 + w as u64 / 2) / w as u64) as u32,
-        )
+        (size, longer(h, w))
     } else {
-        (
-            ((w as u64 * size as u64 + h as u64 / 2) / h as u64) as u32,
-            size,
-        )
+        (longer(w, h), size)
     };
     if (nw, nh) == (w, h) {
         return image.clone();
@@ -38,20 +35,44 @@ pub fn resize_shorter(image: &RgbImage, size: u32) -> RgbImage {
 }
 
 /// The `size` x `size` crop with top-left corner `(x, y)`.
+///
+/// # Panics
+///
+/// If the crop does not lie inside the image (callers size the image first, as
+/// [`TestProtocol`](crate::TestProtocol) does).
 pub fn crop(image: &RgbImage, x: u32, y: u32, size: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    assert!(
+        x as u64 + size as u64 <= w as u64 && y as u64 + size as u64 <= h as u64,
+        "a {size}x{size} crop at ({x}, {y}) of a {w}x{h} image"
+    );
     imageops::crop_imm(image, x, y, size, size).to_image()
 }
 
-/// The central `size` x `size` crop (the image must be at least that large).
+/// The central `size` x `size` crop; torchvision's offsets (half the margin, rounded half to
+/// even).
+///
+/// # Panics
+///
+/// If the image is smaller than the crop.
 pub fn center_crop(image: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = image.dimensions();
-    crop(image, (w - size) / 2, (h - size) / 2, size)
+    let offset = |side: u32| {
+        let margin = side.saturating_sub(size);
+        let half = margin / 2;
+        half + (margin % 2 == 1 && half % 2 == 1) as u32
+    };
+    crop(image, offset(w), offset(h), size)
 }
 
 /// The standard 10-crop: the four corners and the centre, then the same five mirrored.
+///
+/// # Panics
+///
+/// If the image is smaller than the crop.
 pub fn ten_crop(image: &RgbImage, size: u32) -> Vec<RgbImage> {
     let (w, h) = image.dimensions();
-    let (r, b) = (w - size, h - size);
+    let (r, b) = (w.saturating_sub(size), h.saturating_sub(size));
     let five = [
         crop(image, 0, 0, size),
         crop(image, r, 0, size),
@@ -99,7 +120,22 @@ impl Default for ScaleAugment {
 }
 
 impl ScaleAugment {
+    /// Checks that the sizes are usable: `0 < min <= max`, `crop > 0`.
+    pub fn check(&self) -> Result<(), DataError> {
+        if self.min == 0 || self.min > self.max || self.crop == 0 {
+            return Err(DataError::Invalid(format!(
+                "scale augmentation: need 0 < min <= max and crop > 0, not min {}, max {}, crop {}",
+                self.min, self.max, self.crop
+            )));
+        }
+        Ok(())
+    }
+
     /// Applies the augmentation with randomness from `rng`.
+    ///
+    /// # Panics
+    ///
+    /// If `min > max` ([`ScaleAugment::check`] first for sizes from elsewhere).
     ///
     /// The crop is located in the rescaled image, but only the pixels under it are resampled
     /// ([`resized_crop`]): the same view as resizing the whole image and then cropping, at a
@@ -127,7 +163,8 @@ impl ScaleAugment {
 pub struct PcaLighting {
     /// Standard deviation of the coefficients (the paper: 0.1).
     pub sigma: f32,
-    /// Eigenvalues of the RGB covariance (pixels in [0, 1]).
+    /// Scale of each principal component (for pixels in [0, 1]; the default is
+    /// fb.resnet.torch's `eigval`).
     pub eigenvalues: [f32; 3],
     /// Eigenvectors, one per column.
     pub eigenvectors: [[f32; 3]; 3],
@@ -160,10 +197,13 @@ impl PcaLighting {
         rgb
     }
 
-    /// Draws coefficients and shifts every pixel's colour (clamped to the `u8` range); returns
-    /// the offset. A `sigma` that is negative or not finite is an error.
-    pub fn apply(&self, image: &mut RgbImage, rng: &mut impl Rng) -> Result<[f32; 3], DataError> {
-        let normal = Normal::new(0.0, self.sigma)
+    /// Checks that `sigma` is finite and not negative.
+    pub fn check(&self) -> Result<(), DataError> {
+        self.distribution().map(drop)
+    }
+
+    fn distribution(&self) -> Result<Normal<f32>, DataError> {
+        Normal::new(0.0, self.sigma)
             .ok()
             .filter(|_| self.sigma >= 0.0)
             .ok_or_else(|| {
@@ -171,7 +211,13 @@ impl PcaLighting {
                     "PCA lighting: sigma must be finite and >= 0, not {}",
                     self.sigma
                 ))
-            })?;
+            })
+    }
+
+    /// Draws coefficients and shifts every pixel's colour (clamped to the `u8` range); returns
+    /// the offset. A `sigma` that is negative or not finite is an error.
+    pub fn apply(&self, image: &mut RgbImage, rng: &mut impl Rng) -> Result<[f32; 3], DataError> {
+        let normal = self.distribution()?;
         let alpha = [(); 3].map(|_| normal.sample(rng));
         let offset = self.offset(alpha).map(|v| v * 255.0);
         for p in image.pixels_mut() {

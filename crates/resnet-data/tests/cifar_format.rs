@@ -54,6 +54,11 @@ fn cifar100_uses_the_fine_label() {
     assert_eq!(cifar.train.labels, vec![99, 42]);
     assert_eq!(cifar.test.labels, vec![7]);
     assert_eq!(cifar.train.classes, 100);
+    // Beside an extracted CIFAR-10, the parent is ambiguous; each directory still reads.
+    write_cifar10(dir.path(), 1, 1);
+    let err = Cifar::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("holds both"), "{err}");
+    assert_eq!(Cifar::load(&root).unwrap().variant, CifarVariant::Cifar100);
 }
 
 #[test]

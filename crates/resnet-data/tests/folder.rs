@@ -100,7 +100,26 @@ fn flat_layout_with_ground_truth() {
     std::fs::write(&gt, "val_0.png wasp\n").unwrap();
     assert!(ImageFolder::open_flat(dir.path(), &gt, classes.clone()).is_err());
     std::fs::write(&gt, "1\n").unwrap();
+    assert!(ImageFolder::open_flat(dir.path(), &gt, classes.clone()).is_err());
+    // Unlisted images are reported as ignored; a listed file that is not there is an error.
+    std::fs::write(&gt, "val_2.png ant\n").unwrap();
+    let folder = ImageFolder::open_flat(dir.path(), &gt, classes.clone()).unwrap();
+    assert_eq!(folder.samples.len(), 1);
+    assert!(folder.ignored.iter().any(|p| p.ends_with("val_0.png")));
+    std::fs::write(&gt, "val_2.png ant\nval_9.png bee\n").unwrap();
+    let err = ImageFolder::open_flat(dir.path(), &gt, classes.clone()).unwrap_err();
+    assert!(err.to_string().contains("val_9.png"), "{err}");
+    std::fs::write(&gt, "").unwrap();
     assert!(ImageFolder::open_flat(dir.path(), &gt, classes).is_err());
+    // Class names that are numbers are names first ("2" is class "2", not the third class);
+    // file names may hold spaces.
+    write_image(&dir.path().join("val 3.png"), 3);
+    let numbers: Vec<String> = ["0", "1", "10", "2"].map(String::from).to_vec();
+    std::fs::write(&gt, "val 3.png 2\nval_0.png 10\n").unwrap();
+    let folder = ImageFolder::open_flat(dir.path(), &gt, numbers).unwrap();
+    let labels: Vec<usize> = folder.samples.iter().map(|s| s.label).collect();
+    assert_eq!(labels, [3, 2]);
+    assert!(folder.samples[0].path.ends_with("val 3.png"));
 }
 
 /// The 32x32 JPEG sample in ../shared: 10 classes x 50 images.

@@ -4,6 +4,8 @@ use image::{Rgb, RgbImage, imageops};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use resnet_data::augment::{CropFlip, PadCropFlip};
+use resnet_data::folder::Sample;
+use resnet_data::pipeline::imagenet_train_batch;
 use resnet_data::resample::resized_crop;
 use resnet_data::transforms::{
     PcaLighting, ScaleAugment, center_crop, resize_shorter, ten_crop, to_chw,
@@ -165,6 +167,24 @@ fn resize_and_crops() {
         resize_shorter(&gradient(100, 300), 256).dimensions(),
         (256, 768)
     );
+    // torchvision's geometry: the longer side truncated (201x100 to 51: 102.51 -> 102), the
+    // centre offset rounded half to even (margins 31 and 33: 16; 29: 14).
+    assert_eq!(
+        resize_shorter(&gradient(99, 101), 50).dimensions(),
+        (50, 51)
+    );
+    assert_eq!(
+        resize_shorter(&gradient(201, 100), 51).dimensions(),
+        (102, 51)
+    );
+    assert_eq!(
+        center_crop(&gradient(71, 73), 40).get_pixel(0, 0).0,
+        [16, 16, 7]
+    );
+    assert_eq!(
+        center_crop(&gradient(69, 72), 40).get_pixel(0, 0).0,
+        [14, 16, 7]
+    );
     let center = center_crop(&image, 40);
     assert_eq!(center.dimensions(), (40, 40));
     assert_eq!(center.get_pixel(0, 0).0, [80, 30, 7]);
@@ -255,6 +275,46 @@ fn pca_lighting_refuses_a_bad_sigma() {
         assert!(err.unwrap_err().to_string().contains("sigma"), "{sigma}");
     }
     assert_eq!(image, RgbImage::from_pixel(2, 2, Rgb([128, 128, 128])));
+}
+
+/// A training batch refuses unusable settings once, before decoding anything (they used to
+/// leave out every image, one warning each).
+#[test]
+fn imagenet_batches_refuse_unusable_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.png");
+    RgbImage::from_pixel(40, 30, Rgb([9, 9, 9]))
+        .save(&path)
+        .unwrap();
+    let samples = [Sample { path, label: 0 }];
+    let scale = ScaleAugment {
+        min: 32,
+        max: 48,
+        crop: 24,
+    };
+    let batch = |scale: &ScaleAugment, lighting: &PcaLighting| {
+        imagenet_train_batch(&samples, 2, scale, Some(lighting), 0)
+    };
+    let (set, left_out) = batch(&scale, &PcaLighting::default()).unwrap();
+    assert_eq!((set.len(), set.shape, left_out.len()), (1, [3, 24, 24], 0));
+    let bad_sigma = PcaLighting {
+        sigma: -1.0,
+        ..PcaLighting::default()
+    };
+    assert!(
+        batch(&scale, &bad_sigma)
+            .unwrap_err()
+            .to_string()
+            .contains("sigma")
+    );
+    for bad in [(48, 32, 24), (0, 48, 24), (32, 48, 0)] {
+        let (min, max, crop) = bad;
+        let err = batch(&ScaleAugment { min, max, crop }, &PcaLighting::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("scale augmentation"),
+            "{bad:?}: {err}"
+        );
+    }
 }
 
 #[test]

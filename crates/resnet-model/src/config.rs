@@ -75,7 +75,7 @@ pub enum BottleneckStride {
 
 /// Describes any ResNet or plain network of the paper.
 ///
-/// Serialises to JSON; build a model from it with [`ResNetConfig::init`](crate::ResNet).
+/// Serialises to JSON; build a model from it with [`ResNetConfig::init`].
 #[derive(Config, Debug, PartialEq)]
 pub struct ResNetConfig {
     /// The input layer.
@@ -209,6 +209,21 @@ impl ResNetConfig {
         }
         if self.in_channels == 0 {
             return Err(ConfigError::NoInputChannels);
+        }
+        // Option A's parameter-free shortcut can pad channels, not drop them.
+        if self.shortcut == ShortcutOption::A {
+            let mut in_channels = self.stage_widths[0];
+            for (stage, &width) in self.stage_widths.iter().enumerate() {
+                let out_channels = width * self.block.expansion();
+                if out_channels < in_channels {
+                    return Err(ConfigError::ShrinkingIdentity {
+                        stage,
+                        from: in_channels,
+                        to: out_channels,
+                    });
+                }
+                in_channels = out_channels;
+            }
         }
         Ok(())
     }

@@ -157,7 +157,7 @@ fn describe_mismatch(missing: &[String], unused: &[String], misshapen: &[String]
     for (what, names) in [
         ("missing from the file", missing),
         ("in the file but not in the model", unused),
-        ("with the wrong shape", misshapen),
+        ("that do not fit (wrong shape or type)", misshapen),
     ] {
         if !names.is_empty() {
             out.push_str(&format!(

@@ -20,12 +20,12 @@ pub enum LoadError {
     #[error(transparent)]
     Weights(#[from] WeightsError),
     /// Neither an architecture nor a record that names one.
-    #[error("{0} does not say which network it holds; name one with --arch")]
+    #[error("{0} does not say which network it holds: name its architecture (--arch)")]
     NoArchitecture(std::path::PathBuf),
     /// A record of another network than the one named: some networks share every tensor
     /// name and shape (plain and option-A residual nets; bottleneck stride on the 1x1 or the
     /// 3x3), so the weights would load into the wrong network without this check.
-    #[error("{path} holds another network than --arch names: {differences}")]
+    #[error("{path} holds another network than the architecture named (--arch): {differences}")]
     ArchitectureMismatch {
         /// The record.
         path: std::path::PathBuf,
@@ -69,13 +69,13 @@ pub fn load_model(
             });
         }
     }
+    let file_classes = match format {
+        WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
+        WeightsFormat::Burnpack => stored.as_ref().map(|c| c.num_classes),
+    };
     let mut config = named
         .or(stored)
         .ok_or_else(|| LoadError::NoArchitecture(weights.to_path_buf()))?;
-    let file_classes = match format {
-        WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
-        WeightsFormat::Burnpack => None,
-    };
     if let Some(n) = classes.or(file_classes) {
         config.num_classes = n;
     }

@@ -22,7 +22,10 @@ pub struct ConvSpec {
 impl ConvSpec {
     /// Output side length for an input side of `size`.
     pub fn output_size(&self, size: usize) -> usize {
-        (size + 2 * (self.kernel / 2) - self.kernel) / self.stride + 1
+        // An input smaller than the kernel (padding included) has no output.
+        (size + 2 * (self.kernel / 2))
+            .checked_sub(self.kernel)
+            .map_or(0, |span| span / self.stride + 1)
     }
 }
 
@@ -86,13 +89,6 @@ impl ResNetConfig {
             .enumerate()
         {
             let out_channels = width * self.block.expansion();
-            if self.shortcut == ShortcutOption::A && out_channels < in_channels {
-                return Err(ConfigError::ShrinkingIdentity {
-                    stage: index,
-                    from: in_channels,
-                    to: out_channels,
-                });
-            }
             let first_stride = if index == 0 { 1 } else { 2 };
             let stage = (0..blocks)
                 .map(|b| {

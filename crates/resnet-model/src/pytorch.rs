@@ -69,7 +69,9 @@ pub fn pytorch_num_classes(path: impl AsRef<Path>) -> Result<Option<usize>, Weig
     let mut store = store(path);
     let fc = burn::store::ModuleStore::get_tensor(&mut store, "fc.weight")
         .map_err(|e| unreadable(path, e))?;
-    Ok(fc.map(|t| t.shape[0]))
+    fc.map(|t| t.shape.first().copied())
+        .map(|rows| rows.ok_or_else(|| unreadable(path, "fc.weight is a scalar")))
+        .transpose()
 }
 
 fn check_readable(path: &Path) -> Result<(), WeightsError> {
@@ -85,6 +87,10 @@ impl ResNet {
     /// Loads a PyTorch checkpoint (torchvision state_dict or `{'state_dict': …}` with a
     /// `module.` prefix) into this network. Every parameter must be found with its shape,
     /// and every tensor of the file used (`num_batches_tracked` aside).
+    ///
+    /// Shapes cannot tell where a bottleneck strides: torchvision's ResNet-50/101/152 weights
+    /// load into the paper's networks too, and compute something else. Load them into the
+    /// `-v1.5` networks ([`BottleneckStride::On3x3`](crate::BottleneckStride::On3x3)).
     pub fn load_pytorch(mut self, path: impl AsRef<Path>) -> Result<Self, WeightsError> {
         let path = path.as_ref();
         check_readable(path)?;

@@ -36,10 +36,10 @@ impl WeightsFormat {
             path: path.to_path_buf(),
             source,
         };
-        let mut head = [0u8; 4];
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        let read = file.read(&mut head).map_err(io)?;
-        match &head[..read] {
+        let mut head = Vec::with_capacity(4);
+        let file = std::fs::File::open(path).map_err(io)?;
+        file.take(4).read_to_end(&mut head).map_err(io)?;
+        match head.as_slice() {
             [0x4E, 0x52, 0x55, 0x42] | [0x42, 0x55, 0x52, 0x4E] => Ok(Self::Burnpack),
             // zip (torch >= 1.6) or a pickle protocol header (legacy torch.save).
             [b'P', b'K', 3, 4] | [0x80, 2..=5, ..] => Ok(Self::PyTorch),
@@ -54,12 +54,23 @@ impl WeightsFormat {
 
 impl ResNet {
     /// Saves the network's parameters and config to a burnpack file, with extra `metadata`.
+    ///
+    /// A network with BN folded into its convolutions is refused: its record would not load
+    /// into the network its config builds.
     pub fn save_record(
         &self,
         path: impl AsRef<Path>,
         metadata: &BTreeMap<String, String>,
     ) -> Result<(), WeightsError> {
         let path = path.as_ref();
+        if self.is_folded() {
+            return Err(WeightsError::Save {
+                path: path.to_path_buf(),
+                reason: "BN is folded into the convolutions (inference only); \
+                         save the network before folding"
+                    .into(),
+            });
+        }
         let config = serde_json::to_string(&self.config).expect("a config serialises");
         let mut store = metadata
             .iter()
@@ -83,11 +94,7 @@ impl ResNet {
             .validate(false);
         let result = self
             .load_from(&mut store)
-            .map_err(|e| WeightsError::Unreadable {
-                path: path.to_path_buf(),
-                format: "burn record",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| unreadable(path, e))?;
         WeightsError::check_applied(path, result)?;
         Ok(self)
     }
@@ -104,12 +111,16 @@ impl ResNet {
 /// The metadata of a burnpack record.
 pub fn record_metadata(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>, WeightsError> {
     let path = path.as_ref();
-    let reader = Reader::from_file(path).map_err(|e| WeightsError::Unreadable {
+    let reader = Reader::from_file(path).map_err(|e| unreadable(path, e))?;
+    Ok(reader.metadata().clone())
+}
+
+fn unreadable(path: &Path, error: impl std::fmt::Display) -> WeightsError {
+    WeightsError::Unreadable {
         path: path.to_path_buf(),
         format: "burn record",
-        reason: e.to_string(),
-    })?;
-    Ok(reader.metadata().clone())
+        reason: error.to_string(),
+    }
 }
 
 /// The config stored in a record, if it has one.
@@ -118,11 +129,12 @@ pub fn record_config(path: impl AsRef<Path>) -> Result<Option<ResNetConfig>, Wei
     let Some(json) = record_metadata(path)?.remove(CONFIG_KEY) else {
         return Ok(None);
     };
-    let config: ResNetConfig = serde_json::from_str(&json).map_err(|e| WeightsError::Metadata {
-        path: path.to_path_buf(),
-        reason: format!("invalid network config in metadata: {e}"),
-    })?;
-    config.validate().map_err(|e| WeightsError::Metadata {
+    let parse = || -> Result<ResNetConfig, Box<dyn std::error::Error>> {
+        let config: ResNetConfig = serde_json::from_str(&json)?;
+        config.validate()?;
+        Ok(config)
+    };
+    let config = parse().map_err(|e| WeightsError::Metadata {
         path: path.to_path_buf(),
         reason: format!("invalid network config in metadata: {e}"),
     })?;

@@ -85,8 +85,7 @@ impl ResNetConfig {
 impl ResNet {
     /// Class scores (logits), `[N, classes]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let features = self.forward_stages_recording(x, &mut None);
-        self.head(features.into_iter().last().expect("a network has stages"))
+        self.head_of_stages(self.forward_stages_recording(x, &mut None))
     }
 
     /// The output of every stage (for a backbone: C2–C5 of the ImageNet nets, the 32x32,
@@ -100,8 +99,12 @@ impl ResNet {
     pub fn forward_responses(&self, x: Tensor<4>) -> (Tensor<2>, Vec<Tensor<4>>) {
         let mut responses = Vec::new();
         let features = self.forward_stages_recording(x, &mut Some(&mut responses));
-        let logits = self.head(features.into_iter().last().expect("a network has stages"));
+        let logits = self.head_of_stages(features);
         (logits, responses)
+    }
+
+    fn head_of_stages(&self, features: Vec<Tensor<4>>) -> Tensor<2> {
+        self.head(features.into_iter().last().expect("a network has stages"))
     }
 
     /// Global average pooling and the classifier, on the last stage's output.
@@ -128,6 +131,21 @@ impl ResNet {
             }
         }
         self
+    }
+
+    /// Every convolution + BN of the network: the stem, then each block's layers and
+    /// projection shortcut, in order.
+    pub fn conv_bns(&self) -> impl Iterator<Item = &ConvBn> {
+        let blocks = self.stages.iter().flat_map(|stage| &stage.blocks);
+        std::iter::once(&self.stem).chain(blocks.flat_map(|block| {
+            let projection = block.shortcut.as_ref().and_then(|s| s.projection.as_ref());
+            block.layers.iter().chain(projection)
+        }))
+    }
+
+    /// Whether any BN has been folded into its convolution ([`ResNet::fold_batch_norm`]).
+    pub fn is_folded(&self) -> bool {
+        self.conv_bns().any(|layer| layer.folded)
     }
 
     /// Replaces the classifier with a freshly initialised one for `classes` classes

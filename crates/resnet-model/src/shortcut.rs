@@ -1,7 +1,7 @@
 //! [`Shortcut`]: the connection that skips a block (paper section 3.3, options A, B and C).
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, s};
+use burn::tensor::{Device, Tensor, TensorCreationOptions, s};
 
 use crate::conv_bn::ConvBn;
 use crate::plan::ShortcutPlan;
@@ -12,7 +12,8 @@ pub struct Shortcut {
     /// Projection `W_s` (1x1 convolution + BN): option C everywhere, option B where the block
     /// changes dimensions. `None` for a parameter-free shortcut.
     pub projection: Option<ConvBn>,
-    /// Subsampling stride of a parameter-free shortcut (`x[:, :, ::stride, ::stride]`).
+    /// The shortcut's stride: a parameter-free shortcut subsamples `x[:, :, ::stride, ::stride]`,
+    /// a projection convolves with this stride.
     pub stride: usize,
     /// Zero channels that a parameter-free shortcut adds before and after the input's channels.
     pub pad: [usize; 2],
@@ -49,8 +50,9 @@ impl Shortcut {
             [0, 0] => x,
             [before, after] => {
                 let [n, _, h, w] = x.dims();
-                let device = x.device();
-                let zeros = |c| Tensor::<4>::zeros([n, c, h, w], &device);
+                // In the input's dtype: `cat` needs one dtype.
+                let options = TensorCreationOptions::new(x.device()).with_dtype(x.dtype());
+                let zeros = |c| Tensor::<4>::zeros([n, c, h, w], options.clone());
                 Tensor::cat(vec![zeros(before), x, zeros(after)], 1)
             }
         }

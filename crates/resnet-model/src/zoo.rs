@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::config::{BottleneckStride, ResNetConfig, ShortcutOption, Stem};
+use crate::config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
 use crate::error::ConfigError;
 
 /// The depths of the CIFAR networks the paper trains (section 4.2, Table 6).
@@ -44,66 +44,58 @@ pub struct ModelSummary {
 
 /// Every named network, in the order `resnet models` lists them.
 pub fn named_models() -> Vec<NamedModel> {
-    let named = |name: &str, config: ResNetConfig| NamedModel {
-        name: name.to_string(),
-        config,
-    };
-    let mut models = vec![
-        named("plain18", ResNetConfig::resnet18().plain()),
-        named("plain34", ResNetConfig::resnet34().plain()),
-        named("resnet18", ResNetConfig::resnet18()),
-        named("resnet34", ResNetConfig::resnet34()),
-        named("resnet50", ResNetConfig::resnet50()),
-        named("resnet101", ResNetConfig::resnet101()),
-        named("resnet152", ResNetConfig::resnet152()),
+    let named = |name: String, config: ResNetConfig| NamedModel { name, config };
+    let imagenet = [
+        (18, ResNetConfig::resnet18()),
+        (34, ResNetConfig::resnet34()),
+        (50, ResNetConfig::resnet50()),
+        (101, ResNetConfig::resnet101()),
+        (152, ResNetConfig::resnet152()),
     ];
-    for depth in [50, 101, 152] {
-        let name = format!("resnet{depth}");
-        let config = config_for(&name).expect("named above");
-        models.push(named(
-            &format!("{name}-v1.5"),
-            config.with_bottleneck_stride(BottleneckStride::On3x3),
-        ));
-    }
-    for depth in CIFAR_PLAIN_DEPTHS {
-        models.push(named(&format!("plain{depth}"), cifar(depth).plain()));
-    }
-    for depth in CIFAR_DEPTHS {
-        models.push(named(&format!("resnet{depth}"), cifar(depth)));
-    }
+    // The paper's plain ImageNet nets are 18 and 34 layers deep (Table 2).
+    let mut models: Vec<NamedModel> = (imagenet[..2].iter())
+        .map(|(depth, config)| named(format!("plain{depth}"), config.clone().plain()))
+        .collect();
+    models.extend(
+        (imagenet.iter()).map(|(depth, config)| named(format!("resnet{depth}"), config.clone())),
+    );
+    models.extend(
+        (imagenet.iter())
+            .filter(|(_, config)| config.block == BlockKind::Bottleneck)
+            .map(|(depth, config)| {
+                let v1_5 = config
+                    .clone()
+                    .with_bottleneck_stride(BottleneckStride::On3x3);
+                named(format!("resnet{depth}-v1.5"), v1_5)
+            }),
+    );
+    models.extend(
+        CIFAR_PLAIN_DEPTHS.map(|depth| named(format!("plain{depth}"), cifar(depth).plain())),
+    );
+    models.extend(CIFAR_DEPTHS.map(|depth| named(format!("resnet{depth}"), cifar(depth))));
     models
 }
 
-/// The config of a named network. Besides the names of [`named_models`], accepts
-/// `cifar-resnet<depth>` and `cifar-plain<depth>` for any CIFAR depth 6n+2.
+/// The config of a named network: a name of [`named_models`] (case-insensitive), or
+/// `cifar-resnet<depth>` / `cifar-plain<depth>` for any CIFAR depth 6n+2.
+///
+/// `resnet18-v1.5` and `resnet34-v1.5` are accepted as `resnet18`/`resnet34`: torchvision's
+/// basic-block networks are the paper's. Other depths are not guessed at: `resnet26` is
+/// unknown (`cifar-resnet26` is the CIFAR net), so that a typo cannot build another network.
 pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     let lower = name.to_ascii_lowercase();
-    // The ImageNet names are matched first: `resnet50` is Table 1's, not a CIFAR 6n+2 net.
-    let imagenet = match lower.as_str() {
-        "resnet18" | "resnet18-v1.5" => Some(ResNetConfig::resnet18()),
-        "resnet34" | "resnet34-v1.5" => Some(ResNetConfig::resnet34()),
-        "resnet50" => Some(ResNetConfig::resnet50()),
-        "resnet101" => Some(ResNetConfig::resnet101()),
-        "resnet152" => Some(ResNetConfig::resnet152()),
-        "plain18" => Some(ResNetConfig::resnet18().plain()),
-        "plain34" => Some(ResNetConfig::resnet34().plain()),
-        _ => None,
-    };
-    if let Some(config) = imagenet {
-        return Ok(config);
+    if let Some(model) = named_models().into_iter().find(|m| m.name == lower) {
+        return Ok(model.config);
     }
-    if let Some(base) = lower.strip_suffix("-v1.5") {
-        return Ok(config_for(base)?.with_bottleneck_stride(BottleneckStride::On3x3));
+    if let Some(base @ ("resnet18" | "resnet34")) = lower.strip_suffix("-v1.5") {
+        return config_for(base);
     }
-    let cifar_name = |prefix: &str| -> Option<Result<ResNetConfig, ConfigError>> {
-        let depth = lower.strip_prefix(prefix)?.parse::<usize>().ok()?;
-        Some(ResNetConfig::cifar(depth))
-    };
-    if let Some(config) = cifar_name("cifar-resnet").or_else(|| cifar_name("resnet")) {
-        return config;
+    let cifar_depth = |prefix: &str| lower.strip_prefix(prefix)?.parse::<usize>().ok();
+    if let Some(depth) = cifar_depth("cifar-resnet") {
+        return ResNetConfig::cifar(depth);
     }
-    if let Some(config) = cifar_name("cifar-plain").or_else(|| cifar_name("plain")) {
-        return config.map(ResNetConfig::plain);
+    if let Some(depth) = cifar_depth("cifar-plain") {
+        return ResNetConfig::cifar(depth).map(ResNetConfig::plain);
     }
     Err(ConfigError::UnknownName(name.to_string()))
 }
@@ -131,8 +123,8 @@ pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, Conf
         },
         depth: config.depth(),
         block: match config.block {
-            crate::config::BlockKind::Basic => "basic",
-            crate::config::BlockKind::Bottleneck => "bottleneck",
+            BlockKind::Basic => "basic",
+            BlockKind::Bottleneck => "bottleneck",
         },
         shortcut: match config.shortcut {
             ShortcutOption::Plain => "plain",

@@ -26,10 +26,24 @@ fn cifar_depth_must_be_6n_plus_2() {
 
 #[test]
 fn unknown_names_and_invalid_configs() {
-    assert!(matches!(
-        zoo::config_for("resnet-banana"),
-        Err(ConfigError::UnknownName(_))
-    ));
+    // Depths the paper does not name are not guessed at (`cifar-resnet26` is the CIFAR net).
+    for name in [
+        "resnet-banana",
+        "resnet26",
+        "plain50",
+        "resnet200",
+        "resnet20-v1.5",
+    ] {
+        assert!(
+            matches!(zoo::config_for(name), Err(ConfigError::UnknownName(_))),
+            "{name}"
+        );
+    }
+    assert!(zoo::config_for("cifar-resnet26").is_ok());
+    assert_eq!(
+        zoo::config_for("ResNet18-v1.5").unwrap(),
+        zoo::config_for("resnet18").unwrap()
+    );
     let base = zoo::config_for("resnet18").unwrap();
     let cases = [
         (
@@ -70,11 +84,15 @@ fn unknown_names_and_invalid_configs() {
         ),
     ];
     for (config, message) in cases {
+        // `validate` (what reading a config file or a record runs) refuses what `init` would.
+        let checked = config.validate().unwrap_err();
         let err = config.init(&device()).unwrap_err();
-        assert!(
-            err.to_string().contains(message),
-            "{err} (wanted {message})"
-        );
+        for err in [checked, err] {
+            assert!(
+                err.to_string().contains(message),
+                "{err} (wanted {message})"
+            );
+        }
     }
 }
 

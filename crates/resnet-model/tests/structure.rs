@@ -320,6 +320,14 @@ fn folded_network_equals_the_unfolded_one() {
     for (name, config, side) in configs {
         let model = with_trained_looking_bn(config.init(&device()).unwrap()).valid();
         let folded = model.clone().fold_batch_norm();
+        assert!(!model.is_folded() && folded.conv_bns().all(|layer| layer.folded));
+        // 2 per block, the stem, and the projections of options B and C.
+        let blocks: usize = model.config.blocks_per_stage.iter().sum();
+        assert!(folded.conv_bns().count() > blocks * 2, "{name}");
+        let dir = tempfile::tempdir().unwrap();
+        let err =
+            (folded.save_record(dir.path().join("folded.bpk"), &Default::default())).unwrap_err();
+        assert!(err.to_string().contains("folded"), "{name}: {err}");
         let x = Tensor::<4>::random(
             [2, 3, side, side],
             Distribution::Normal(0.0, 1.0),

@@ -185,7 +185,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             Split::Train => stored_split.unwrap_or(0),
         };
         let (train, val) = match held_out {
-            0 => (cifar.train, ImageSet::with_capacity(0, [3, 32, 32], 0)),
+            0 => {
+                let none = ImageSet::with_capacity(0, cifar.train.shape, cifar.train.classes);
+                (cifar.train, none)
+            }
             n => cifar.train.split(n, seed)?,
         };
         settings.normalization =

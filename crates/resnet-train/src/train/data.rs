@@ -256,8 +256,8 @@ impl TrainingData {
         batch: usize,
         batch_size: usize,
         seed: u64,
-    ) -> (ImageSet, Vec<DataError>) {
-        match self {
+    ) -> Result<(ImageSet, Vec<DataError>), DataError> {
+        Ok(match self {
             Self::Cifar { train, .. } => {
                 let batches = CifarTrainBatches {
                     images: train,
@@ -283,9 +283,9 @@ impl TrainingData {
                     scale,
                     Some(lighting),
                     batch_seed(seed, epoch, batch as u64),
-                )
+                )?
             }
-        }
+        })
     }
 
     /// Validation and test reports (each when the data has that split).

@@ -342,7 +342,7 @@ impl Run<'_> {
                 batch,
                 recipe.batch_size,
                 recipe.seed,
-            );
+            )?;
             for e in &skipped {
                 progress.println(&format!(
                     "warning: left out of the batch: {}",
