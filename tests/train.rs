@@ -336,3 +336,37 @@ fn imagenet_path_on_the_folder_sample() {
         report["top1_error"]
     );
 }
+
+/// `--zero-init-residual` is part of the run's network (run.json and the final record), and
+/// a resumed run keeps its network: the flag does not go with `--resume`.
+#[test]
+fn zero_init_residual_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 8, 4);
+    let out = dir.path().join("run");
+    let args = "--zero-init-residual --iterations 2 --batch-size 8 --held-out 8 --eval-every 2";
+    check(
+        resnet()
+            .args(train_args(&data, &out, args))
+            .output()
+            .unwrap(),
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["network"]["zero_init_residual"], true, "{run}");
+    let stored = resnet::model::record::record_config(out.join("model.bpk"))
+        .unwrap()
+        .unwrap();
+    assert!(stored.zero_init_residual);
+    let output = resnet()
+        .args([
+            "train",
+            "--resume",
+            out.to_str().unwrap(),
+            "--zero-init-residual",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
+}

@@ -18,6 +18,11 @@ pub struct TrainArgs {
     /// Train the plain counterpart (no shortcuts) of `--arch`.
     #[arg(long)]
     pub plain: bool,
+    /// Start each residual block's last BN at gamma 0, so that every block starts as the
+    /// identity (Goyal et al., 2017; torchvision's `zero_init_residual`). Not the paper's
+    /// initialisation; no effect on plain networks.
+    #[arg(long)]
+    pub zero_init_residual: bool,
     /// CIFAR directory or .tar.gz (or `cifar10`/`cifar100` to download), or an ImageNet-style
     /// class-folder tree (`train/` and `val/`, or one folder with `--held-out` images set aside).
     #[arg(long, required_unless_present = "resume")]
@@ -28,8 +33,9 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "recipe", "epochs", "iterations", "batch_size", "momentum",
-        "weight_decay", "seed", "held_out", "subset", "eval_every", "checkpoint_every", "eval_images",
+        "arch", "out", "plain", "zero_init_residual", "recipe", "epochs", "iterations",
+        "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
+        "checkpoint_every", "eval_images",
     ])]
     pub resume: Option<PathBuf>,
     /// Recipe: cifar, cifar-warmup (ResNet-110's warm-up) or imagenet. Default: the paper's
@@ -168,6 +174,7 @@ impl TrainArgs {
         if self.plain {
             network = network.plain();
         }
+        network.zero_init_residual |= self.zero_init_residual;
         let name = match (self.plain, arch.strip_prefix("resnet")) {
             (true, Some(rest)) => format!("plain{rest}"),
             (true, None) => format!("{arch}-plain"),
