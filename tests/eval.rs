@@ -147,6 +147,27 @@ fn data_of_other_classes_is_refused() {
     let err = run(weights(&[&renamed]));
     assert!(err.contains("trained on other classes"), "{err}");
 
+    // An ensemble scores one input: the same normalisation, and on a held-out split the same
+    // held-out images.
+    let seed = |s: &'static str| [("resnet.held_out", "8"), ("resnet.seed", s)];
+    let (one, two) = (
+        record(dir.path(), "seed1.bpk", 10, &seed("1")),
+        record(dir.path(), "seed2.bpk", 10, &seed("2")),
+    );
+    let mut args = weights(&[&one, &two]);
+    args.extend(["--split".into(), "val".into()]);
+    let err = run(args);
+    assert!(err.contains("held out different training images"), "{err}");
+    let imagenet = serde_json::to_string(&resnet::data::Normalization::imagenet()).unwrap();
+    let normalized = record(
+        dir.path(),
+        "norm.bpk",
+        10,
+        &[("resnet.normalization", &imagenet)],
+    );
+    let err = run(weights(&[&ten, &normalized]));
+    assert!(err.contains("different input normalisations"), "{err}");
+
     let no_val = record(dir.path(), "all.bpk", 10, &[("resnet.held_out", "0")]);
     let mut args = weights(&[&no_val]);
     args.extend(["--split".into(), "val".into()]);

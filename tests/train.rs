@@ -370,3 +370,41 @@ fn zero_init_residual_is_recorded() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
 }
+
+/// The library's `Run::resume` takes a changed recipe (e.g. a lower rate) but not another
+/// seed or batch size: they decide which images are held out and the data order.
+#[test]
+fn resume_refuses_another_seed_or_batch_size() {
+    use resnet::train::train::{Progress, Run, RunConfig, TrainingData};
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 8, 4);
+    let out = dir.path().join("run");
+    let args = "--iterations 4 --batch-size 8 --held-out 8 --eval-every 2";
+    check(
+        resnet()
+            .args(train_args(&data, &out, args))
+            .output()
+            .unwrap(),
+    );
+    let stored = Run::read_config(&out).unwrap();
+    for change in ["seed", "batch size"] {
+        let mut recipe = stored.recipe.clone();
+        match change {
+            "seed" => recipe.seed += 1,
+            _ => recipe.batch_size = 4,
+        }
+        let training = TrainingData::open(&data, recipe.held_out, recipe.seed).unwrap();
+        let source = data.display().to_string();
+        let network = stored.network.clone();
+        let run = Run {
+            config: RunConfig::new(&stored.arch, network, recipe, &training, source).unwrap(),
+            data: &training,
+            dir: out.clone(),
+            device: burn::tensor::Device::flex(),
+            eval_batch_size: 8,
+            progress: Progress::Quiet,
+        };
+        let err = run.resume().unwrap_err().to_string();
+        assert!(err.contains("seed or batch size"), "{change}: {err}");
+    }
+}

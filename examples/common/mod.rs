@@ -69,11 +69,8 @@ pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
     }
     // The training images less the recipe's validation split (CIFAR: 5,000 of 50,000).
     let data = TrainingData::open(&locate_data(&flags.data)?, recipe.held_out, recipe.seed)?;
-    let per_epoch = data.iterations_per_epoch(recipe.batch_size) as f64;
-    let iterations = (flags.epochs.map(|e| (e * per_epoch).round() as u64)).or(flags.iterations);
-    if let (Some(iterations), true) = (iterations, per_epoch > 0.0) {
-        recipe = recipe.scaled_to(iterations);
-    }
+    let per_epoch = data.iterations_per_epoch(recipe.batch_size);
+    recipe = recipe.scaled_to_length(flags.epochs, flags.iterations, per_epoch);
 
     // A run directory: run.json, metrics.csv, checkpoints, the final model.bpk, curves.png.
     let config = RunConfig::new(&name, network, recipe, &data, &flags.data)?;

@@ -126,20 +126,25 @@ pub struct EvalReport {
 impl EvalReport {
     fn add(&mut self, probabilities: Tensor<2>, labels: &[usize]) {
         let [n, classes] = probabilities.dims();
-        let p = probabilities
+        // Any float type converts (backends whose default float is f16, say).
+        let p: Vec<f32> = (probabilities
             .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 scores");
+            .convert::<f32>()
+            .try_to_vec::<f32>())
+        .expect("f32 after convert");
         for (row, &label) in p.chunks_exact(classes).zip(labels).take(n) {
             let truth = row[label];
             // Rank of the true class: classes scoring higher, and ties with a lower index (as
             // `argmax`/`topk` break them), so that tied scores (e.g. probabilities that
-            // underflow to 0) never count as right.
-            let higher = row
-                .iter()
-                .enumerate()
-                .filter(|&(j, &s)| s > truth || (s == truth && j < label))
-                .count();
+            // underflow to 0) never count as right. A NaN score outranks everything, so that
+            // a diverged network scores 100% error, not 0%.
+            let outranks = |j: usize, s: f32| {
+                s.is_nan() || truth.is_nan() || s > truth || (s == truth && j < label)
+            };
+            let higher = (row.iter().enumerate())
+                .filter(|&(j, &s)| j != label && outranks(j, s))
+                .count()
+                + truth.is_nan() as usize;
             self.correct += (higher == 0) as usize;
             self.top5_correct += (higher < 5) as usize;
         }

@@ -75,11 +75,24 @@ fn color(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
+/// `stem` with the extension `ext`: an extension of ours (`.png`, `.svg`, `.csv`) is
+/// replaced, anything else is kept (`curves-v1.5` gives `curves-v1.5.png`, not `curves-v1.png`).
+pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
+    match stem.extension().and_then(|e| e.to_str()) {
+        Some("png" | "svg" | "csv") => stem.with_extension(ext),
+        _ => {
+            let mut name = stem.as_os_str().to_owned();
+            name.push(format!(".{ext}"));
+            PathBuf::from(name)
+        }
+    }
+}
+
 /// Draws `panels` side by side into `stem.png` and `stem.svg`; returns both paths.
 pub fn draw(stem: &Path, panels: &[Panel]) -> Result<[PathBuf; 2], FigureError> {
     let size = (640 * panels.len().max(1) as u32, 480);
-    let png = stem.with_extension("png");
-    let svg = stem.with_extension("svg");
+    let png = with_extension(stem, "png");
+    let svg = with_extension(stem, "svg");
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| FigureError {
             path: dir.to_path_buf(),
@@ -239,4 +252,20 @@ pub fn training_curves(
             y_range: Some((0.0, top.clamp(1.0, 100.0))),
         }],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_replace_ours_only() {
+        let path = |s: &str, ext| with_extension(Path::new(s), ext);
+        assert_eq!(
+            path("out/curves-v1.5", "png"),
+            Path::new("out/curves-v1.5.png")
+        );
+        assert_eq!(path("curves.png", "svg"), Path::new("curves.svg"));
+        assert_eq!(path("fig7", "csv"), Path::new("fig7.csv"));
+    }
 }

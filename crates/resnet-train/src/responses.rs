@@ -67,7 +67,7 @@ impl Moments {
         let mean = per_channel.clone().mean_dim(1);
         let m2 = (per_channel - mean.clone()).powi_scalar(2).sum_dim(1);
         let to_vec = |t: Tensor<2>| -> Vec<f32> {
-            t.into_data().try_to_vec::<f32>().expect("f32 responses")
+            (t.into_data().convert::<f32>().try_to_vec::<f32>()).expect("f32 after convert")
         };
         let (mean, m2) = (to_vec(mean), to_vec(m2));
         self.0.resize(c, Stats::default());
@@ -103,6 +103,9 @@ pub fn layer_responses(
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<LayerResponse>, DataError> {
     normalization.check(images.shape)?;
+    if batch_size == 0 {
+        return Err(DataError::Invalid("the batch size must be positive".into()));
+    }
     if images.shape[0] != model.config().in_channels {
         return Err(DataError::Invalid(format!(
             "the images have {} channels but the network takes {}",
@@ -112,7 +115,7 @@ pub fn layer_responses(
     }
     let mut moments: Vec<Moments> = Vec::new();
     let len = images.image_len();
-    for start in (0..images.len()).step_by(batch_size.max(1)) {
+    for start in (0..images.len()).step_by(batch_size) {
         let end = (start + batch_size).min(images.len());
         let x = images_to_tensor(
             &images.pixels[start * len..end * len],

@@ -118,13 +118,30 @@ fn ensembles_average_softmax() {
     }
     let s = settings(TestProtocol::AsIs);
     let single = evaluate_images(std::slice::from_ref(&model), &set, &s, &device, |_| ()).unwrap();
-    let pair = evaluate_images(&[model.clone(), model], &set, &s, &device, |_| ()).unwrap();
+    let pair = evaluate_images(&[model.clone(), model.clone()], &set, &s, &device, |_| ()).unwrap();
     assert_eq!(
         (single.correct, single.top5_correct),
         (pair.correct, pair.top5_correct)
     );
     assert_eq!(single.total, 10);
     assert!((single.top1_error - (1.0 - single.correct as f64 / 10.0)).abs() < 1e-12);
+
+    // Two different networks: labelled with the argmax of their mean softmax, every image is
+    // right (averaging logits or voting would disagree somewhere).
+    let other = resnet_model::zoo::config_for("cifar-resnet8")
+        .unwrap()
+        .init(&device)
+        .unwrap()
+        .valid();
+    let (models, mut set) = ([model, other], set);
+    let x = resnet_data::batch::images_to_tensor(&set.pixels, set.shape, &s.normalization, &device);
+    let softmax = |m: &ResNet| burn::tensor::activation::softmax(m.forward(x.clone()), 1);
+    let mean = (softmax(&models[0]) + softmax(&models[1])).argmax(1);
+    set.labels = (mean.into_data().iter::<i64>())
+        .map(|l| l as usize)
+        .collect();
+    let report = evaluate_images(&models, &set, &s, &device, |_| ()).unwrap();
+    assert_eq!(report.correct, 10);
 }
 
 /// Both evaluations refuse, before reading an image, what cannot be scored: no network, a

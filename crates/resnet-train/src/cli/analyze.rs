@@ -92,12 +92,9 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     for (i, weights) in args.weights.iter().enumerate() {
         let arch = args.arch.get(i).or(args.arch.first()).map(String::as_str);
         let model = load_model(arch, weights, None, &device)?.valid();
-        let normalization = match (&args.mean, &args.std) {
-            (Some(Rgb(mean)), Some(Rgb(std))) => Normalization::per_channel(*mean, *std),
-            _ => StoredRun::read(weights)
-                .normalization
-                .unwrap_or_else(|| Normalization::mean_image(mean_image.clone())),
-        };
+        let normalization = (Rgb::normalization(&args.mean, &args.std))
+            .or_else(|| StoredRun::read(weights).normalization)
+            .unwrap_or_else(|| Normalization::mean_image(mean_image.clone()));
         let label = args.labels.get(i).cloned().unwrap_or_else(|| {
             weights
                 .file_stem()
@@ -125,7 +122,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         );
         results.push((label, responses));
     }
-    let csv = args.out.with_extension("csv");
+    let csv = crate::figures::with_extension(&args.out, "csv");
     write_csv(&csv, &results).with_context(|| format!("writing {}", csv.display()))?;
     let [png, svg] = plot(&results, &args.out)?;
     println!(

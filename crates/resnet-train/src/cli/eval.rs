@@ -85,6 +85,16 @@ impl std::str::FromStr for Rgb {
     }
 }
 
+impl Rgb {
+    /// The per-channel normalisation `--mean` and `--std` give, when both are given.
+    pub fn normalization(mean: &Option<Rgb>, std: &Option<Rgb>) -> Option<Normalization> {
+        match (mean, std) {
+            (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
+            _ => None,
+        }
+    }
+}
+
 /// Which images to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Split {
@@ -108,6 +118,7 @@ pub enum Tta {
     Multiscale,
 }
 
+/// Runs `resnet eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (spec, device) = args.device.device()?;
     let models = args
@@ -120,11 +131,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
     let stored: Vec<StoredRun> = args.weights.iter().map(|w| StoredRun::read(w)).collect();
-    let per_channel = match (&args.mean, &args.std) {
-        (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
-        // What the first network was trained with, when its record says.
-        _ => stored[0].normalization.clone(),
-    };
+    let given = Rgb::normalization(&args.mean, &args.std);
+    check_ensemble(&args.weights, &stored, args.split, given.is_some())?;
+    // Else what the first network was trained with, when its record says.
+    let per_channel = given.or_else(|| stored[0].normalization.clone());
     let mut settings = EvalSettings {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
         protocol: TestProtocol::AsIs,
@@ -203,7 +213,43 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         report
     };
+    anyhow::ensure!(report.total > 0, "no image could be evaluated");
     print_report(&report, &args, spec, start.elapsed().as_secs_f64())
+}
+
+/// An ensemble averages its networks' scores of the same inputs: they must take the same
+/// normalisation (unless `--mean`/`--std` set it), and to score a held-out split they must
+/// have held out the same images.
+fn check_ensemble(
+    weights: &[PathBuf],
+    stored: &[StoredRun],
+    split: Split,
+    normalization_given: bool,
+) -> anyhow::Result<()> {
+    // Mean images differ a little from split to split; their presence and the channel
+    // statistics must agree.
+    let kind = |run: &StoredRun| {
+        (run.normalization.as_ref())
+            .map(|n| (n.mean_image.is_some(), n.mean.clone(), n.std.clone()))
+    };
+    let first = (&weights[0], &stored[0]);
+    for (w, run) in weights.iter().zip(stored).skip(1) {
+        anyhow::ensure!(
+            normalization_given || kind(run) == kind(first.1),
+            "{} and {} were trained with different input normalisations: give --mean and --std, \
+             or evaluate them one at a time",
+            first.0.display(),
+            w.display()
+        );
+        anyhow::ensure!(
+            split == Split::Test || (run.seed, run.held_out) == (first.1.seed, first.1.held_out),
+            "{} and {} held out different training images (seed or split): score the ensemble \
+             on --split test",
+            first.0.display(),
+            w.display()
+        );
+    }
+    Ok(())
 }
 
 /// What a burn record written by `resnet train` says about its training run (each `None`

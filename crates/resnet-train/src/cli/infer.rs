@@ -37,6 +37,7 @@ pub struct InferArgs {
     pub device: DeviceArgs,
 }
 
+/// Runs `resnet infer`.
 pub fn run(args: InferArgs) -> anyhow::Result<()> {
     let (spec, device) = args.device.device()?;
     let model = load_model(args.arch.as_deref(), &args.weights, args.classes, &device)?

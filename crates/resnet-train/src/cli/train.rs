@@ -197,14 +197,7 @@ impl TrainArgs {
             eprintln!("note: training {name} with the {} recipe", recipe.name);
         }
         let per_epoch = data.iterations_per_epoch(recipe.batch_size);
-        let iterations = match (self.epochs, self.iterations) {
-            (Some(e), _) => Some((e * per_epoch as f64).round() as u64),
-            (_, Some(i)) => Some(i),
-            _ => None,
-        };
-        if let (Some(i), true) = (iterations, per_epoch > 0) {
-            recipe = recipe.scaled_to(i);
-        }
+        recipe = recipe.scaled_to_length(self.epochs, self.iterations, per_epoch);
         let config = RunConfig {
             subset: self.subset,
             eval_images: self.eval_images,

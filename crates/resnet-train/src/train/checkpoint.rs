@@ -127,10 +127,8 @@ pub struct Loaded {
 pub fn load(dir: &Path, optimizer: ModuleOptimizer, device: &Device) -> Result<Loaded, TrainError> {
     let state_path = dir.join(STATE);
     let json = fs::read(&state_path).map_err(TrainError::io(&state_path))?;
-    let state: RunState = serde_json::from_slice(&json).map_err(|e| TrainError::Resume {
-        dir: dir.to_path_buf(),
-        reason: format!("{}: {e}", state_path.display()),
-    })?;
+    let state: RunState =
+        serde_json::from_slice(&json).map_err(TrainError::unreadable_in_run(dir, &state_path))?;
     let model = load_record_file(dir.join(MODEL), device)?;
     let optimizer_path = dir.join(OPTIMIZER);
     let optimizer = optimizer

@@ -118,7 +118,8 @@ impl TrainingData {
         })
     }
 
-    /// Keeps a seeded random subset of `n` training images (quick experiments).
+    /// Keeps a seeded random subset of `n` training images (quick experiments). The
+    /// normalisation stays that of the whole training split (the better estimate).
     pub fn subset(self, n: usize, seed: u64) -> Result<Self, DataError> {
         if n == 0 || n > self.train_len() {
             return Err(DataError::Invalid(format!(
@@ -166,7 +167,8 @@ impl TrainingData {
         })
     }
 
-    /// Evaluates on the first `n` validation and test images only.
+    /// Evaluates on `n` validation and test images only: CIFAR's first `n`, or `n` spread
+    /// evenly over a folder's (class-sorted) validation images.
     pub fn limit_eval(mut self, n: usize) -> Self {
         let first = |set: &mut ImageSet| {
             if set.len() > n {

@@ -1,6 +1,6 @@
 //! What can stop a training run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use resnet_data::DataError;
 use resnet_model::{ConfigError, WeightsError};
@@ -33,17 +33,17 @@ pub enum TrainError {
     /// Evaluating the network.
     #[error(transparent)]
     Eval(#[from] crate::eval::EvalError),
-    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    /// The loss or the weights became NaN or infinite; the last good checkpoint is kept.
     #[error(
-        "the training loss became {loss} at iteration {iteration} (lr {lr}); the run stopped. \
+        "{what} at iteration {iteration} (lr {lr}); the run stopped. \
          The last good checkpoint ({checkpoint}) is kept: continue from it with a lower \
          learning rate (`resnet train --resume RUN_DIR --lr LR`), or start again with a \
          warm-up (`--recipe cifar-warmup`)"
     )]
     NonFinite {
-        /// The bad loss value.
-        loss: f32,
-        /// The iteration (0-based) whose loss it was.
+        /// What became non-finite, e.g. "the training loss became NaN".
+        what: String,
+        /// The iteration (0-based).
         iteration: u64,
         /// Its learning rate.
         lr: f64,
@@ -84,6 +84,18 @@ impl TrainError {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
+    }
+
+    /// A run in `dir` that cannot be resumed because `file` is unreadable.
+    pub(crate) fn unreadable_in_run(
+        dir: &Path,
+        file: &Path,
+    ) -> impl FnOnce(serde_json::Error) -> Self {
+        let (dir, reason) = (dir.to_path_buf(), file.display().to_string());
+        move |e| Self::Resume {
+            dir,
+            reason: format!("{reason}: {e}"),
+        }
     }
 }
 

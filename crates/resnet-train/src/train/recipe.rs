@@ -17,11 +17,12 @@ pub enum Schedule {
         factor: f64,
     },
     /// Multiply by `factor` when the validation error has not improved by `threshold` for
-    /// `patience` evaluations (ImageNet: "divided by 10 when the error plateaus").
+    /// more than `patience` evaluations, as PyTorch's `ReduceLROnPlateau` (absolute
+    /// threshold) does (ImageNet: "divided by 10 when the error plateaus").
     Plateau {
         /// The multiplier.
         factor: f64,
-        /// Evaluations without improvement before the rate falls.
+        /// Evaluations without improvement tolerated; the next one lowers the rate.
         patience: u32,
         /// Smallest decrease of the validation error that counts as an improvement.
         threshold: f64,
@@ -172,8 +173,8 @@ impl Recipe {
             })
     }
 
-    /// The paper's recipe for network `arch`: ImageNet for the ImageNet family; CIFAR for
-    /// the CIFAR family, with warm-up from 110 layers on (section 4.2).
+    /// The paper's recipe for a network of the ImageNet family (`imagenet`) or the CIFAR
+    /// family of `depth` layers: CIFAR's with warm-up from 110 layers on (section 4.2).
     pub fn for_network(imagenet: bool, depth: usize) -> Self {
         match (imagenet, depth >= 110) {
             (true, _) => Self::imagenet(),
@@ -182,8 +183,10 @@ impl Recipe {
         }
     }
 
-    /// The same schedule shape over `iterations`: step milestones and the warm-up's cap
-    /// are scaled proportionally, e.g. CIFAR's 32k/48k of 64k become 50% and 75%.
+    /// The same schedule shape over `iterations`: step milestones are scaled proportionally,
+    /// e.g. CIFAR's 32k/48k of 64k become 50% and 75%. The warm-up is not: it ends when the
+    /// network trains (training error below its threshold, about 400 iterations whatever
+    /// the run's length), and its cap stays, bounded by the first division.
     pub fn scaled_to(mut self, iterations: u64) -> Self {
         let scale =
             |i: u64| (i as u128 * iterations as u128 / self.iterations.max(1) as u128) as u64;
@@ -192,11 +195,31 @@ impl Recipe {
                 *m = scale(*m);
             }
         }
+        let first_division = match &self.schedule {
+            Schedule::Steps { milestones, .. } => milestones.first().copied(),
+            Schedule::Plateau { .. } => None,
+        };
         if let Some(w) = &mut self.warmup {
-            w.max_iterations = scale(w.max_iterations).max(1);
+            let bound = first_division.unwrap_or(iterations).max(1);
+            w.max_iterations = w.max_iterations.min(bound);
         }
         self.iterations = iterations;
         self
+    }
+
+    /// [`Recipe::scaled_to`] a length given in `epochs` (of `per_epoch` iterations) or in
+    /// `iterations` (epochs first); the recipe as it is when neither is given.
+    pub fn scaled_to_length(
+        self,
+        epochs: Option<f64>,
+        iterations: Option<u64>,
+        per_epoch: u64,
+    ) -> Self {
+        let iterations = (epochs.map(|e| (e * per_epoch as f64).round() as u64)).or(iterations);
+        match iterations {
+            Some(i) if per_epoch > 0 => self.scaled_to(i),
+            _ => self,
+        }
     }
 
     /// Checks the recipe for values that cannot train.
@@ -222,23 +245,22 @@ impl Recipe {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("weight decay must be non-negative");
         }
-        match &self.schedule {
+        let factor = match &self.schedule {
             Schedule::Steps { milestones, factor } => {
                 if !milestones.is_sorted() {
                     return bad("milestones must be increasing");
                 }
-                if !(*factor > 0.0 && *factor <= 1.0) {
-                    return bad("the schedule's factor must be in (0, 1]");
-                }
+                *factor
             }
             Schedule::Plateau { factor, .. } => {
-                if !(*factor > 0.0 && *factor <= 1.0) {
-                    return bad("the schedule's factor must be in (0, 1]");
-                }
                 if self.held_out == 0 && self.data == DataKind::Cifar {
                     return bad("a plateau schedule needs a validation split (held_out > 0)");
                 }
+                *factor
             }
+        };
+        if !(factor > 0.0 && factor <= 1.0) {
+            return bad("the schedule's factor must be in (0, 1]");
         }
         if let Some(w) = &self.warmup
             && (w.window == 0 || w.lr.is_nan() || w.lr <= 0.0)
@@ -266,6 +288,14 @@ mod tests {
             }
         );
         r.validate().unwrap();
+        // ResNet-110's warm-up ends on the training error, as in the paper, at any length;
+        // its cap never reaches past the first division.
+        let warmup = |iterations| {
+            let r = Recipe::cifar_warmup().scaled_to(iterations);
+            r.warmup.unwrap().max_iterations
+        };
+        assert_eq!(warmup(10_530), 2000);
+        assert_eq!(warmup(2000), 1000);
     }
 
     #[test]

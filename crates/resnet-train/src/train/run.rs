@@ -14,12 +14,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
 use resnet_model::{ResNet, ResNetConfig};
@@ -216,8 +216,9 @@ impl Run<'_> {
     }
 
     /// Continues the run from its last checkpoint. The data must be the run's (the data order
-    /// is a function of the image count) and the network and split those of its `run.json`;
-    /// a recipe that differs (e.g. a lower base rate after a divergence) replaces the stored one.
+    /// is a function of the image count), and the network, split, seed and batch size those
+    /// of its `run.json`; a recipe that differs otherwise (e.g. a lower base rate after a
+    /// divergence, a longer schedule) replaces the stored one.
     pub fn resume(&self) -> Result<RunSummary, TrainError> {
         let refuse = |reason: String| TrainError::Resume {
             dir: self.dir.clone(),
@@ -238,15 +239,23 @@ impl Run<'_> {
                 config.network.num_classes
             )));
         }
-        // The data may have moved; the counts above say whether it is the same.
+        // The data may have moved; the counts above say whether it is the same. The recipe may
+        // change (rate, length, schedule), not what decides the split and the data order.
         let same_run = RunConfig {
-            recipe: stored.recipe.clone(),
+            recipe: Recipe {
+                seed: config.recipe.seed,
+                held_out: config.recipe.held_out,
+                batch_size: config.recipe.batch_size,
+                ..stored.recipe.clone()
+            },
             data: stored.data.clone(),
             ..config.clone()
         };
         if same_run != stored {
             return Err(refuse(
-                "its run.json describes another network, data or split than the one given".into(),
+                "its run.json describes another network, data, split, seed or batch size than \
+                 the one given"
+                    .into(),
             ));
         }
         let loaded = checkpoint::load(
@@ -281,10 +290,7 @@ impl Run<'_> {
             dir: dir.to_path_buf(),
             reason: format!("{}: {e}", path.display()),
         })?;
-        serde_json::from_slice(&json).map_err(|e| TrainError::Resume {
-            dir: dir.to_path_buf(),
-            reason: format!("{}: {e}", path.display()),
-        })
+        serde_json::from_slice(&json).map_err(TrainError::unreadable_in_run(dir, &path))
     }
 
     fn train(
@@ -366,16 +372,26 @@ impl Run<'_> {
             let predicted = logits.clone().argmax(1).into_data();
             let loss = loss_fn.forward(logits, y);
             let loss_value = loss.clone().into_scalar::<f32>();
+            let non_finite = |what: String| TrainError::NonFinite {
+                what,
+                iteration: state.iteration,
+                lr,
+                checkpoint: last_checkpoint.clone(),
+            };
             if !loss_value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    loss: loss_value,
-                    iteration: state.iteration,
-                    lr,
-                    checkpoint: last_checkpoint,
-                });
+                return Err(non_finite(format!("the training loss became {loss_value}")));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
+            // A finite loss can still take a step to infinite weights: what is evaluated and
+            // checkpointed must be checked first.
+            let boundary = state.iteration + 1;
+            let saves = boundary.is_multiple_of(eval_every)
+                || boundary.is_multiple_of(checkpoint_every)
+                || boundary == recipe.iterations;
+            if saves && !parameters_finite(&model) {
+                return Err(non_finite("the weights became NaN or infinite".into()));
+            }
 
             let errors = predicted
                 .iter::<i64>()
@@ -462,6 +478,20 @@ impl Run<'_> {
             wall_seconds: state.wall_seconds,
         })
     }
+}
+
+/// Whether every parameter of `model` is finite.
+fn parameters_finite(model: &ResNet) -> bool {
+    struct Finite(bool);
+    impl ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            // A sum that overflows means weights no better than infinite ones.
+            self.0 = self.0 && param.val().sum().into_scalar::<f32>().is_finite();
+        }
+    }
+    let mut finite = Finite(true);
+    model.visit(&mut finite);
+    finite.0
 }
 
 fn format_row(row: &MetricsRow) -> String {

@@ -79,13 +79,14 @@ impl LrSchedule {
         else {
             return false;
         };
+        // As PyTorch's ReduceLROnPlateau (mode "min", threshold_mode "abs", no cooldown): the
+        // rate falls on the evaluation that makes more than `patience` without improvement.
         match self.best_val_error {
             Some(best) if error > best - threshold => {
                 self.evals_without_improvement += 1;
-                if self.evals_without_improvement >= *patience {
+                if self.evals_without_improvement > *patience {
                     self.plateau_scale *= factor;
                     self.evals_without_improvement = 0;
-                    self.best_val_error = Some(best.min(error));
                     return true;
                 }
             }
@@ -138,7 +139,10 @@ mod tests {
         assert!(!s.observe_val_error(&r, 0.4));
         assert!(!s.observe_val_error(&r, 0.4));
         assert!(!s.observe_val_error(&r, 0.41));
-        assert!(s.observe_val_error(&r, 0.4));
+        assert!(!s.observe_val_error(&r, 0.4));
+        // The fourth evaluation without improvement (patience 3).
+        assert!(s.observe_val_error(&r, 0.3995));
         assert!((s.lr(&r, 0) - 0.01).abs() < 1e-12);
+        assert_eq!(s.best_val_error, Some(0.4));
     }
 }
