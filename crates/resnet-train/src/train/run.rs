@@ -372,26 +372,18 @@ impl Run<'_> {
             let predicted = logits.clone().argmax(1).into_data();
             let loss = loss_fn.forward(logits, y);
             let loss_value = loss.clone().into_scalar::<f32>();
-            let non_finite = |what: String| TrainError::NonFinite {
+            let non_finite = |what: String, iteration: u64| TrainError::NonFinite {
                 what,
-                iteration: state.iteration,
+                iteration,
                 lr,
                 checkpoint: last_checkpoint.clone(),
             };
             if !loss_value.is_finite() {
-                return Err(non_finite(format!("the training loss became {loss_value}")));
+                let what = format!("the training loss became {loss_value}");
+                return Err(non_finite(what, state.iteration));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
-            // A finite loss can still take a step to infinite weights: what is evaluated and
-            // checkpointed must be checked first.
-            let boundary = state.iteration + 1;
-            let saves = boundary.is_multiple_of(eval_every)
-                || boundary.is_multiple_of(checkpoint_every)
-                || boundary == recipe.iterations;
-            if saves && !parameters_finite(&model) {
-                return Err(non_finite("the weights became NaN or infinite".into()));
-            }
 
             let errors = predicted
                 .iter::<i64>()
@@ -413,13 +405,21 @@ impl Run<'_> {
             progress.step(&state, lr, loss_value, per_epoch);
 
             let done = state.iteration == recipe.iterations;
-            if state.iteration.is_multiple_of(eval_every) || done {
+            let evaluates = state.iteration.is_multiple_of(eval_every) || done;
+            let checkpoints = state.iteration.is_multiple_of(checkpoint_every) || done;
+            // A finite loss can still take a step to infinite weights: what is evaluated and
+            // checkpointed must be checked first.
+            if (evaluates || checkpoints) && !parameters_finite(&model) {
+                let what = "the weights became NaN or infinite".into();
+                return Err(non_finite(what, state.iteration - 1));
+            }
+            if evaluates {
                 let row = self.evaluate(&model, &mut state, lr, per_epoch)?;
                 progress.println(&format_row(&row));
                 rows.push(row);
                 write_metrics(&self.dir.join("metrics.csv"), &rows)?;
             }
-            if state.iteration.is_multiple_of(checkpoint_every) || done {
+            if checkpoints {
                 checkpoint::save(&self.dir, &model, &optimizer, &state, &metadata)?;
                 last_checkpoint = format!(
                     "{} at iteration {}",
