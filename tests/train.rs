@@ -153,6 +153,28 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
     );
     let png = std::fs::read(stem.with_extension("png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG file");
+    // Zoomed as the paper's Fig. 6; a top that is no percentage is refused.
+    let zoom = dir.path().join("zoom");
+    check(
+        resnet()
+            .args(plot)
+            .arg(&zoom)
+            .args(["--y-max", "20"])
+            .output()
+            .unwrap(),
+    );
+    assert!(zoom.with_extension("png").is_file());
+    let bad = resnet()
+        .args(plot)
+        .arg(&stem)
+        .args(["--y-max", "0"])
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && message.contains("not a percentage"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -171,31 +171,39 @@ fn render<DB: DrawingBackend>(
             .y_label_area_size(56)
             .build_cartesian_2d(x_min..x_max, y_min..y_max)
             .map_err(e)?;
+        let (x_digits, y_digits) = (decimals(x_max - x_min), decimals(y_max - y_min));
         chart
             .configure_mesh()
             .x_desc(&panel.x_label)
             .y_desc(&panel.y_label)
+            .x_label_formatter(&|x| format!("{x:.x_digits$}"))
+            .y_label_formatter(&|y| format!("{y:.y_digits$}"))
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(e)?;
         for s in &panel.series {
             let c = color(s.color);
-            let points = s.points.iter().copied().filter(|p| p.1.is_finite());
-            let anno = match s.stroke {
-                Stroke::Dashed => chart
-                    .draw_series(DashedLineSeries::new(points, 5, 4, c.stroke_width(1)))
-                    .map_err(e)?,
-                Stroke::Thin => chart
-                    .draw_series(LineSeries::new(points, c.stroke_width(1)))
-                    .map_err(e)?,
-                Stroke::Bold => chart
-                    .draw_series(LineSeries::new(points, c.stroke_width(3)))
-                    .map_err(e)?,
-            };
+            for segment in visible_segments(&s.points, y_min, y_max) {
+                let points = segment.into_iter();
+                match s.stroke {
+                    Stroke::Dashed => {
+                        chart.draw_series(DashedLineSeries::new(points, 5, 4, c.stroke_width(1)))
+                    }
+                    Stroke::Thin => chart.draw_series(LineSeries::new(points, c.stroke_width(1))),
+                    Stroke::Bold => chart.draw_series(LineSeries::new(points, c.stroke_width(3))),
+                }
+                .map_err(e)?;
+            }
             if let Some(label) = &s.label {
-                anno.label(label).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-                });
+                // An empty series carries the legend entry: a line wholly off the axes keeps it.
+                let empty = std::iter::empty::<(f64, f64)>();
+                chart
+                    .draw_series(LineSeries::new(empty, c.stroke_width(3)))
+                    .map_err(e)?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+                    });
             }
         }
         if panel.series.iter().any(|s| s.label.is_some()) {
@@ -211,12 +219,74 @@ fn render<DB: DrawingBackend>(
     root.present().map_err(e)
 }
 
+/// The parts of a line that lie within `lo..=hi` in y, cut where it leaves the axes and
+/// re-enters them (plotters would flatten the parts outside onto the border); a non-finite
+/// point breaks the line too.
+fn visible_segments(points: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+    // Whether the last segment ends at the current point (so the next one continues it).
+    let mut open = false;
+    for pair in points.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let clipped = match a.1.is_finite() && b.1.is_finite() {
+            true => clip(a, b, lo, hi),
+            false => None,
+        };
+        match (clipped, segments.last_mut()) {
+            (Some((p, q)), Some(last)) if open && p == a => {
+                last.push(q);
+                open = q == b;
+            }
+            (Some((p, q)), _) => {
+                segments.push(vec![p, q]);
+                open = q == b;
+            }
+            (None, _) => open = false,
+        }
+    }
+    segments
+}
+
+/// The part of the segment `a`-`b` within `lo..=hi` in y (its ends are `a` and `b`
+/// themselves where those lie within).
+fn clip(a: (f64, f64), b: (f64, f64), lo: f64, hi: f64) -> Option<((f64, f64), (f64, f64))> {
+    let dy = b.1 - a.1;
+    let (t0, t1) = match dy == 0.0 {
+        true if (lo..=hi).contains(&a.1) => (0.0, 1.0),
+        true => return None,
+        false => {
+            let (u, v) = ((lo - a.1) / dy, (hi - a.1) / dy);
+            (u.min(v).max(0.0), u.max(v).min(1.0))
+        }
+    };
+    let at = |t: f64| match t {
+        0.0 => a,
+        1.0 => b,
+        t => (a.0 + t * (b.0 - a.0), a.1 + t * dy),
+    };
+    (t0 <= t1).then(|| (at(t0), at(t1)))
+}
+
+/// Decimals a tick label needs on an axis spanning `range` (about ten ticks): none for
+/// iterations or percentages, more for small magnitudes.
+fn decimals(range: f64) -> usize {
+    match range {
+        r if r >= 10.0 => 0,
+        r if r >= 1.0 => 1,
+        r if r >= 0.1 => 2,
+        _ => 3,
+    }
+}
+
 /// Training curves of one or several runs, overlaid as in the paper's Fig. 4 and 6: thin
 /// dashed lines the training error, bold lines the test error (validation error where a run
-/// has no test set), x in iterations. Writes `stem.png` and `stem.svg`.
+/// has no test set), x in iterations. The y axis runs from 0 to `y_max` percent, or to the
+/// largest error when `None` (the paper's Fig. 6 shows 0 to 20%). Writes `stem.png` and
+/// `stem.svg`.
 pub fn training_curves(
     runs: &[(String, Vec<MetricsRow>)],
     stem: &Path,
+    y_max: Option<f64>,
 ) -> Result<[PathBuf; 2], FigureError> {
     let mut series = Vec::new();
     for (i, (name, rows)) in runs.iter().enumerate() {
@@ -249,7 +319,7 @@ pub fn training_curves(
             x_label: "iterations".into(),
             y_label: "error (%)".into(),
             series,
-            y_range: Some((0.0, top.clamp(1.0, 100.0))),
+            y_range: Some((0.0, y_max.unwrap_or(top).clamp(1.0, 100.0))),
         }],
     )
 }
@@ -267,5 +337,36 @@ mod tests {
         );
         assert_eq!(path("curves.png", "svg"), Path::new("curves.svg"));
         assert_eq!(path("fig7", "csv"), Path::new("fig7.csv"));
+    }
+
+    #[test]
+    fn lines_are_cut_where_they_leave_the_axes() {
+        let line = [
+            (0.0, 30.0),
+            (1.0, 10.0),
+            (2.0, 5.0),
+            (3.0, 25.0),
+            (4.0, f64::NAN),
+            (5.0, 1.0),
+        ];
+        let segments = visible_segments(&line, 0.0, 20.0);
+        assert_eq!(
+            segments,
+            vec![vec![(0.5, 20.0), (1.0, 10.0), (2.0, 5.0), (2.75, 20.0)]]
+        );
+        // Crossing the whole band between two points leaves the crossing itself.
+        let across = visible_segments(&[(0.0, 30.0), (1.0, -10.0)], 0.0, 20.0);
+        assert_eq!(across, vec![vec![(0.25, 20.0), (0.75, 0.0)]]);
+        assert!(visible_segments(&[(0.0, 30.0), (1.0, 40.0)], 0.0, 20.0).is_empty());
+    }
+
+    #[test]
+    fn tick_labels_carry_the_decimals_their_axis_needs() {
+        let label = |range, value: f64| format!("{value:.*}", decimals(range));
+        assert_eq!(label(12_000.0, 2000.0), "2000");
+        assert_eq!(label(80.0, 20.0), "20");
+        assert_eq!(label(5.0, 2.5), "2.5");
+        assert_eq!(label(0.5, 0.25), "0.25");
+        assert_eq!(label(0.05, 0.025), "0.025");
     }
 }

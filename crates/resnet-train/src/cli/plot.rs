@@ -14,6 +14,17 @@ pub struct PlotArgs {
     /// Output files: OUT.png and OUT.svg.
     #[arg(long, default_value = "curves")]
     pub out: PathBuf,
+    /// Top of the error axis in percent (e.g. 20, as the paper's Fig. 6); default: the
+    /// largest error plotted.
+    #[arg(long, value_name = "PERCENT", value_parser = positive_percent)]
+    pub y_max: Option<f64>,
+}
+
+fn positive_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 100.0 => Ok(v),
+        _ => Err(format!("{s} is not a percentage in (0, 100]")),
+    }
 }
 
 /// Runs `resnet plot`.
@@ -34,7 +45,7 @@ pub fn run(args: PlotArgs) -> anyhow::Result<()> {
         });
         runs.push((name, read_metrics(&csv)?));
     }
-    let [png, svg] = training_curves(&runs, &args.out)?;
+    let [png, svg] = training_curves(&runs, &args.out, args.y_max)?;
     println!("wrote {}, {}", png.display(), svg.display());
     Ok(())
 }

@@ -433,7 +433,7 @@ impl Run<'_> {
         model.valid().save_record(&model_path, &metadata)?;
         // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
-        if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves")) {
+        if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves"), None) {
             eprintln!("warning: {}", with_causes(&e));
         }
         let last = rows
