@@ -4,20 +4,23 @@
 
 use std::path::PathBuf;
 
-use anyhow::ensure;
-use clap::Parser;
+use anyhow::{Context, ensure};
+use clap::{CommandFactory, FromArgMatches, Parser};
 use resnet::model::{ResNetConfig, Stem, zoo};
-use resnet::train::cli::{DeviceArgs, locate_data};
-use resnet::train::train::{Progress, Recipe, Run, RunConfig, TrainingData};
+use resnet::train::cli::DeviceArgs;
+use resnet::train::cli::train::load_data;
+use resnet::train::train::{Progress, Recipe, Run, RunConfig};
 
 /// Trains one of the paper's networks with its recipe (`resnet train` has every other setting).
 #[derive(Parser)]
 struct Flags {
     /// CIFAR: a directory (holding `cifar-10-binary.tar.gz` or its batches), the archive, or
     /// `cifar10`/`cifar100` to download it; ImageNet: a class-folder tree (`train/`, `val/`).
-    #[arg(long)]
-    data: String,
-    /// Train the plain counterpart: the same layers without shortcuts.
+    /// With `--resume`: the run's own by default.
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<String>,
+    /// Train the plain counterpart: the same layers without shortcuts (offered where the
+    /// paper has one).
     #[arg(long)]
     plain: bool,
     /// Scale the recipe's schedule to this many epochs (same shape: milestones at the same
@@ -40,15 +43,18 @@ struct Flags {
 /// Trains `network` (called `name` in `resnet models`), or its plain counterpart with
 /// `--plain`, with the paper's recipe for it.
 pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
-    let flags = Flags::parse();
+    let plain_name = name.replacen("resnet", "plain", 1);
+    let has_plain = zoo::named_models().iter().any(|m| m.name == plain_name);
+    let flags = Flags::from_arg_matches(
+        &Flags::command()
+            .mut_arg("plain", |arg| arg.hide(!has_plain))
+            .get_matches(),
+    )?;
+    ensure!(!flags.plain || has_plain, "the paper has no {plain_name}");
     let (name, network) = match flags.plain {
         false => (name.to_string(), network),
-        true => (name.replacen("resnet", "plain", 1), network.plain()),
+        true => (plain_name, network.plain()),
     };
-    ensure!(
-        zoo::named_models().iter().any(|m| m.name == name),
-        "the paper has no {name}"
-    );
     let dir = flags
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&name));
@@ -67,13 +73,24 @@ pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
         );
         recipe = stored.recipe.clone();
     }
-    // The training images less the recipe's validation split (CIFAR: 5,000 of 50,000).
-    let data = TrainingData::open(&locate_data(&flags.data)?, recipe.held_out, recipe.seed)?;
+    // The training images less the recipe's validation split (CIFAR: 5,000 of 50,000),
+    // checked to be the kind of data the recipe is for.
+    let source = (flags.data)
+        .or_else(|| stored.as_ref().map(|stored| stored.data.clone()))
+        .context("--data is required")?;
+    let data = load_data(
+        &source,
+        recipe.data,
+        recipe.held_out,
+        recipe.seed,
+        None,
+        None,
+    )?;
     let per_epoch = data.iterations_per_epoch(recipe.batch_size);
     recipe = recipe.scaled_to_length(flags.epochs, flags.iterations, per_epoch);
 
     // A run directory: run.json, metrics.csv, checkpoints, the final model.bpk, curves.png.
-    let config = RunConfig::new(&name, network, recipe, &data, &flags.data)?;
+    let config = RunConfig::new(&name, network, recipe, &data, &source)?;
     let run = Run {
         config,
         data: &data,

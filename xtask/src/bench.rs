@@ -40,8 +40,10 @@ pub fn run(
         cargo(&args, &env)?;
     }
 
+    let report = || format!("the benchmark's memory report {}", memory.display());
     let peaks: BTreeMap<String, u64> =
-        serde_json::from_slice(&std::fs::read(&memory).context("the benchmark's memory report")?)?;
+        serde_json::from_slice(&std::fs::read(&memory).with_context(report)?)
+            .with_context(report)?;
     // backend -> workload -> cell
     let mut table: BTreeMap<String, BTreeMap<String, Cell>> = BTreeMap::new();
     for key in peaks.keys() {
@@ -75,8 +77,10 @@ pub fn run(
         // {"workload": {"images_per_sec": x, "peak_mib": y, ...}} from
         // benches/pytorch_reference.py; peak_mib is the resident memory the workload added to
         // the process after torch was imported.
+        let named = || format!("PyTorch's figures {}", path.display());
         let json: BTreeMap<String, serde_json::Value> =
-            serde_json::from_slice(&std::fs::read(path)?)?;
+            serde_json::from_slice(&std::fs::read(path).with_context(named)?)
+                .with_context(named)?;
         let cells = table.entry("pytorch".into()).or_default();
         for (workload, v) in json {
             cells.insert(

@@ -114,7 +114,15 @@ fn ci() -> anyhow::Result<()> {
         ],
         &["test", "--workspace"],
         &["bench", "--workspace", "--no-run"],
-        &["test", "--features", "wgpu", "--test", "backends"],
+        &[
+            "test",
+            "--features",
+            "wgpu",
+            "--test",
+            "backends",
+            "--",
+            "--nocapture",
+        ],
     ] {
         cargo(args, &[])?;
     }
@@ -128,7 +136,8 @@ fn readme(check: bool) -> anyhow::Result<()> {
     let json = cargo_stdout(&[
         "run", "--quiet", "--bin", "resnet", "--", "models", "--json",
     ])?;
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&json)?;
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&json).context("the output of `resnet models --json`")?;
     let mut table = String::from(
         "| name | family | depth | block | shortcut | bottleneck stride | params | MACs (1 image) |\n\
          |---|---|---:|---|---|---|---:|---:|\n",
@@ -154,6 +163,7 @@ fn readme(check: bool) -> anyhow::Result<()> {
     let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
         bail!("README.md lacks the markers {BEGIN} ... {END}");
     };
+    ensure!(begin < end, "README.md has {END} before {BEGIN}");
     let updated = format!("{}{BEGIN}\n{table}{}", &text[..begin], &text[end..]);
     if check {
         ensure!(

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use resnet_data::Cifar;
 use resnet_model::{Stem, resolve_arch};
 
 use super::DeviceArgs;
@@ -105,9 +106,9 @@ pub fn load_data(
     eval_images: Option<usize>,
 ) -> Result<TrainingData, TrainError> {
     let path = locate_data(source)?;
-    let mut data = TrainingData::open(&path, held_out, seed)?;
-    let is_cifar = matches!(data, TrainingData::Cifar { .. });
-    if is_cifar != (kind == DataKind::Cifar) {
+    // Before reading (a class-folder tree can take long to index), as `TrainingData::open`
+    // tells the two kinds apart.
+    if Cifar::looks_like(&path) != (kind == DataKind::Cifar) {
         return Err(TrainError::Config(format!(
             "the recipe is for {} data, {} is not",
             if kind == DataKind::Cifar {
@@ -118,6 +119,7 @@ pub fn load_data(
             path.display()
         )));
     }
+    let mut data = TrainingData::open(&path, held_out, seed)?;
     if let Some(n) = subset {
         data = data.subset(n, seed)?;
     }
