@@ -223,7 +223,10 @@ fn bad_training_configs_are_refused() {
     // 40 images, 32 held out: 8 left, no batch of 16.
     refused("--batch-size 16", "8 training images make no batch of 16");
     // CIFAR data with the ImageNet recipe: refused before it is read.
-    refused("--recipe imagenet", "the recipe is for class-folder (ImageNet) data");
+    refused(
+        "--recipe imagenet",
+        "the recipe is for class-folder (ImageNet) data",
+    );
 
     let resume = ["train", "--resume", out.to_str().unwrap()];
     let output = resnet().args(resume).output().unwrap();

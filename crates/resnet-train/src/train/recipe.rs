@@ -1,6 +1,9 @@
 //! The paper's training recipes as named presets (sections 3.4 and 4.2), and their
 //! proportionally scaled versions for small machines.
 
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
@@ -91,6 +94,22 @@ pub struct Recipe {
 const CIFAR_ITERATIONS: u64 = 64_000;
 
 impl Recipe {
+    /// The recipe's SGD: its momentum without dampening (PyTorch's SGD; burn's default
+    /// dampening is 0.1) and its weight decay, added to the gradient as PyTorch does. The
+    /// learning rate is given to each step.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        SgdConfig::new()
+            .with_momentum(Some(
+                MomentumConfig::new()
+                    .with_momentum(self.momentum)
+                    .with_dampening(0.0),
+            ))
+            .with_weight_decay(
+                (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32)),
+            )
+            .init()
+    }
+
     /// Section 4.2: batch 128, lr 0.1 divided by 10 at 32k and 48k iterations, stop at 64k,
     /// momentum 0.9, weight decay 1e-4, 45k/5k train/val split.
     pub fn cifar() -> Self {

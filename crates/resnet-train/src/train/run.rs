@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
@@ -171,19 +169,6 @@ fn metadata(run: &Run) -> BTreeMap<String, String> {
     ])
 }
 
-fn optimizer(recipe: &Recipe) -> ModuleOptimizer {
-    SgdConfig::new()
-        .with_momentum(Some(
-            MomentumConfig::new()
-                .with_momentum(recipe.momentum)
-                .with_dampening(0.0),
-        ))
-        .with_weight_decay(
-            (recipe.weight_decay > 0.0).then(|| WeightDecayConfig::new(recipe.weight_decay as f32)),
-        )
-        .init()
-}
-
 impl Run<'_> {
     /// Starts the run from scratch in an empty (or new) directory.
     pub fn start(&self) -> Result<RunSummary, TrainError> {
@@ -212,7 +197,7 @@ impl Run<'_> {
             wall_seconds: 0.0,
             since_eval: Accumulator::default(),
         };
-        self.train(model, optimizer(&self.config.recipe), state, Vec::new())
+        self.train(model, self.config.recipe.optimizer(), state, Vec::new())
     }
 
     /// Continues the run from its last checkpoint. The data must be the run's (the data order
@@ -260,7 +245,7 @@ impl Run<'_> {
         }
         let loaded = checkpoint::load(
             &dir,
-            optimizer(&config.recipe),
+            config.recipe.optimizer(),
             &self.device.clone().autodiff(),
         )?;
         let metrics_path = self.dir.join("metrics.csv");
