@@ -8,6 +8,7 @@
 //!   their parameters and multiply-adds without building them.
 //! - [`ResNet`] is the network: logits, stage outputs (as a backbone), per-layer responses.
 //! - Weights: PyTorch checkpoints ([`ResNet::load_pytorch`]) and burn records ([`record`]).
+//! - burn's `Learner` trains them as any burn model (`learner`: its train and inference steps).
 //!
 //! ```no_run
 //! use burn::tensor::{Device, Tensor};
@@ -28,6 +29,8 @@ pub mod config;
 pub mod conv_bn;
 pub mod error;
 pub mod kernels;
+#[cfg(feature = "learner")]
+pub mod learner;
 pub mod load;
 pub mod plan;
 pub mod pytorch;
@@ -39,6 +42,8 @@ pub mod zoo;
 pub use accounting::Cost;
 pub use config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
 pub use error::{ConfigError, WeightsError};
+#[cfg(feature = "learner")]
+pub use learner::ClassificationBatch;
 pub use load::{LoadError, load_model, resolve_arch};
 pub use plan::NetworkPlan;
 pub use resnet::{ResNet, Stage};
