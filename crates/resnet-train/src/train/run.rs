@@ -5,8 +5,8 @@
 //! training-error condition, and a resumed run must be bit-identical to an uninterrupted
 //! one, which needs the data order and augmentation to be a function of (seed, epoch, batch)
 //! and the checkpoint to land at any iteration. Each iteration is: seeded augmented batch ->
-//! forward -> cross-entropy -> backward -> SGD (momentum 0.9, dampening 0, coupled weight
-//! decay, as PyTorch's `SGD`).
+//! the network's `TrainStep` (forward, cross-entropy, backward: the step burn's Learner runs)
+//! -> SGD (momentum 0.9, dampening 0, coupled weight decay, as PyTorch's `SGD`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor};
+use burn::train::{TrainOutput, TrainStep};
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
-use resnet_model::{ResNet, ResNetConfig};
+use resnet_model::{ClassificationBatch, ResNet, ResNetConfig};
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
@@ -305,7 +305,6 @@ impl Run<'_> {
         };
         let metadata = metadata(self);
         let device = self.device.clone().autodiff();
-        let loss_fn = CrossEntropyLossConfig::new().init(&device);
         let progress = Reporter::new(
             self.progress,
             recipe.iterations,
@@ -346,17 +345,18 @@ impl Run<'_> {
                 )));
             }
             let lr = state.schedule.lr(recipe, state.iteration);
-            let x = images_to_tensor(
-                &images.pixels,
-                images.shape,
-                self.data.normalization(),
-                &device,
-            );
-            let y = labels_to_tensor(&images.labels, &device);
-            let logits = model.forward(x);
-            let predicted = logits.clone().argmax(1).into_data();
-            let loss = loss_fn.forward(logits, y);
-            let loss_value = loss.clone().into_scalar::<f32>();
+            let batch = ClassificationBatch {
+                images: images_to_tensor(
+                    &images.pixels,
+                    images.shape,
+                    self.data.normalization(),
+                    &device,
+                ),
+                targets: labels_to_tensor(&images.labels, &device),
+            };
+            let TrainOutput { grads, item } = TrainStep::step(&model, batch);
+            let predicted = item.output.argmax(1).into_data();
+            let loss_value = item.loss.into_scalar::<f32>();
             let non_finite = |what: String, iteration: u64| TrainError::NonFinite {
                 what,
                 iteration,
@@ -367,7 +367,6 @@ impl Run<'_> {
                 let what = format!("the training loss became {loss_value}");
                 return Err(non_finite(what, state.iteration));
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
 
             let errors = predicted
