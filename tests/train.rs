@@ -21,6 +21,7 @@ fn resnet() -> Command {
 /// iterations cross two epoch boundaries. `extra` flags come first.
 fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
     let defaults = [
+        ("--arch", "resnet20"),
         ("--iterations", "40"),
         ("--batch-size", "16"),
         ("--eval-every", "10"),
@@ -28,7 +29,7 @@ fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
         ("--held-out", "32"),
         ("--seed", "7"),
     ];
-    let mut v: Vec<String> = ["train", "--arch", "resnet20", "--quiet"]
+    let mut v: Vec<String> = ["train", "--quiet"]
         .into_iter()
         .chain(extra.split_whitespace())
         .map(String::from)
@@ -396,6 +397,31 @@ fn zero_init_residual_is_recorded() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
+}
+
+#[test]
+fn plain_counterpart_is_named_and_has_no_shortcuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 8, 4);
+    for (arch, plain) in [("resnet20", "plain20"), ("cifar-resnet8", "cifar-plain8")] {
+        let out = dir.path().join(arch);
+        let args = format!(
+            "--arch {arch} --plain --iterations 1 --batch-size 8 --held-out 8 --eval-every 1"
+        );
+        check(
+            resnet()
+                .args(train_args(&data, &out, &args))
+                .output()
+                .unwrap(),
+        );
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["arch"], plain, "{run}");
+        let stored = resnet::model::record::record_config(out.join("model.bpk"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.shortcut, resnet::model::ShortcutOption::Plain);
+    }
 }
 
 /// The library's `Run::resume` takes a changed recipe (e.g. a lower rate) but not another

@@ -43,7 +43,7 @@ struct Flags {
 /// Trains `network` (called `name` in `resnet models`), or its plain counterpart with
 /// `--plain`, with the paper's recipe for it.
 pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
-    let plain_name = name.replacen("resnet", "plain", 1);
+    let plain_name = zoo::plain_name(name);
     let has_plain = zoo::named_models().iter().any(|m| m.name == plain_name);
     let flags = Flags::from_arg_matches(
         &Flags::command()

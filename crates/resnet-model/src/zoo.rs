@@ -100,6 +100,25 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     Err(ConfigError::UnknownName(name.to_string()))
 }
 
+/// The name of `arch`'s plain counterpart (the same layers without shortcuts); the paper
+/// trained those that [`named_models`] lists.
+///
+/// ```
+/// use resnet_model::zoo::plain_name;
+///
+/// assert_eq!(plain_name("resnet56"), "plain56");
+/// assert_eq!(plain_name("cifar-resnet26"), "cifar-plain26");
+/// assert_eq!(plain_name("my-net.json"), "my-net.json-plain");
+/// ```
+pub fn plain_name(arch: &str) -> String {
+    for (resnet, plain) in [("resnet", "plain"), ("cifar-resnet", "cifar-plain")] {
+        if let Some(rest) = arch.strip_prefix(resnet) {
+            return format!("{plain}{rest}");
+        }
+    }
+    format!("{arch}-plain")
+}
+
 fn cifar(depth: usize) -> ResNetConfig {
     ResNetConfig::cifar(depth).expect("the paper's CIFAR depths are 6n+2")
 }

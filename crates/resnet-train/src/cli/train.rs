@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use resnet_data::Cifar;
-use resnet_model::{Stem, resolve_arch};
+use resnet_model::{Stem, resolve_arch, zoo};
 
 use super::DeviceArgs;
 use super::eval::locate_data;
@@ -177,10 +177,9 @@ impl TrainArgs {
             network = network.plain();
         }
         network.zero_init_residual |= self.zero_init_residual;
-        let name = match (self.plain, arch.strip_prefix("resnet")) {
-            (true, Some(rest)) => format!("plain{rest}"),
-            (true, None) => format!("{arch}-plain"),
-            (false, _) => arch.clone(),
+        let name = match self.plain {
+            true => zoo::plain_name(&arch),
+            false => arch.clone(),
         };
         let mut recipe = self.recipe(imagenet, depth)?;
         recipe.validate()?;
