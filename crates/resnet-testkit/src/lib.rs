@@ -11,7 +11,7 @@ pub mod cifar;
 pub fn shared(relative: &str) -> Option<PathBuf> {
     let root = std::env::var_os("RESNET_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| workspace_root().join("../shared"));
     let path = root.join(relative);
     if path.exists() {
         Some(path)
@@ -22,6 +22,20 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The repository's root: the nearest folder holding `Cargo.lock` above the package under
+/// test. Found at run time (cargo sets `CARGO_MANIFEST_DIR` for tests), not with `env!` at
+/// compile time: a target directory shared between clones reuses this crate compiled in
+/// another clone, whose path may be gone.
+fn workspace_root() -> PathBuf {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    (start.ancestors())
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map_or(start.clone(), Path::to_path_buf)
 }
 
 /// Largest absolute difference between two tensors of the same shape.
