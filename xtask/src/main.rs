@@ -6,7 +6,7 @@
 //! - `cargo xtask readme [--check]`: regenerate README.md's model table from `resnet models`
 //!   (or fail if it is out of date), so that the figures in the README stay true.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 mod bench;
