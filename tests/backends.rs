@@ -7,7 +7,7 @@
 mod common;
 
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor};
 use common::max_abs_diff;
 use resnet::model::zoo;
 use resnet::train::DeviceSpec;
@@ -25,7 +25,7 @@ fn compare_with_flex(spec: DeviceSpec) {
     let moved = model.to_device(&other);
     let input = Tensor::<4>::from_data(input.into_data(), &other);
     let logits = moved.forward(input).into_data();
-    let logits = Tensor::<2>::from_data(TensorData::from(logits), &flex);
+    let logits = Tensor::<2>::from_data(logits, &flex);
     let diff = max_abs_diff(logits, expected);
     println!("resnet20 forward, {spec} vs flex: max abs diff {diff:.2e}");
     assert!(diff <= 1e-3, "{spec}: {diff}");

@@ -116,6 +116,16 @@ fn ci() -> anyhow::Result<()> {
             "-D",
             "warnings",
         ],
+        // The code behind the wgpu feature (tests/backends.rs) too.
+        &[
+            "clippy",
+            "--features",
+            "wgpu",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &["test", "--workspace"],
         &["bench", "--workspace", "--no-run"],
         &[
