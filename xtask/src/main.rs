@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every check CI runs: fmt, clippy, tests, benchmark build, the wgpu test and the cuda
+    /// Run every check CI runs: fmt, clippy (benchmark included), tests, the wgpu test and the cuda
     /// build check.
     Ci,
     /// Run the backend benchmarks; write docs/benchmarks.md and docs/benchmarks.{png,svg}.
@@ -127,7 +127,6 @@ fn ci() -> anyhow::Result<()> {
             "warnings",
         ],
         &["test", "--workspace"],
-        &["bench", "--workspace", "--no-run"],
         &[
             "test",
             "--features",
