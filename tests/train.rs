@@ -18,7 +18,8 @@ fn resnet() -> Command {
 }
 
 /// A short ResNet-20 run on 5 x 64 generated images: 18 batches of 16 per epoch, so 40
-/// iterations cross two epoch boundaries. `extra` flags come first.
+/// iterations cross two epoch boundaries. `extra` flags come first and replace the defaults
+/// they name (`--arch` too).
 fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
     let defaults = [
         ("--arch", "resnet20"),
@@ -399,6 +400,8 @@ fn zero_init_residual_is_recorded() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be used with"));
 }
 
+/// `--plain` trains the network without shortcuts under its plain name, one that `--arch`
+/// accepts again (`cifar-plain8`, not `cifar-resnet8-plain`).
 #[test]
 fn plain_counterpart_is_named_and_has_no_shortcuts() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@
 //! - `cargo xtask readme [--check]`: regenerate README.md's model table from `resnet models`
 //!   (or fail if it is out of date), so that the figures in the README stay true.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod bench;
@@ -23,8 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every check CI runs: fmt, clippy (benchmark included), tests, the wgpu test and the cuda
-    /// build check.
+    /// Run every check CI runs: fmt, clippy (also with the wgpu feature; benchmarks
+    /// type-checked), tests, the wgpu test, the cuda build check and `readme --check`.
     Ci,
     /// Run the backend benchmarks; write docs/benchmarks.md and docs/benchmarks.{png,svg}.
     Bench {
@@ -66,15 +66,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The workspace root: the parent of xtask's manifest folder, which `cargo xtask` (`cargo run`)
+/// passes at run time; else the working folder. Not `env!`: a target directory shared between
+/// clones keeps this binary compiled in another clone, whose path may be gone.
 fn root() -> PathBuf {
-    // At run time (`cargo run` sets it): a target directory shared between clones keeps this
-    // binary compiled in another clone, whose `env!` path may be gone.
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-    manifest_dir
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|xtask| Path::new(&xtask).parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// Runs cargo with its output streamed to the terminal (test failures stay visible).

@@ -1,10 +1,11 @@
 //! The networks in burn's `Learner` (`burn::train::SupervisedTraining`): image
 //! classification's train and inference steps (feature `learner`, on by default).
 //!
-//! This project's own runs (`resnet train`) use `resnet-train`'s loop, which has the paper's
-//! iteration-based schedules, ResNet-110's warm-up and bit-exact resume; these steps are for
-//! programs that train a ResNet in a burn training pipeline of their own, with burn's metrics
-//! (`AccuracyMetric`, `LossMetric`, `TopKAccuracyMetric`, ...), checkpoints and renderers.
+//! This project's own runs (`resnet train`) run [`TrainStep`] in `resnet-train`'s loop, which
+//! has its own iteration-based schedules, ResNet-110's warm-up, data order, checkpoints and
+//! bit-exact resume. Programs that train a ResNet in a burn training pipeline of their own get
+//! burn's metrics (`AccuracyMetric`, `LossMetric`, `TopKAccuracyMetric`, ...), checkpoints and
+//! renderers with these steps.
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor};

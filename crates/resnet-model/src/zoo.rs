@@ -100,20 +100,25 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     Err(ConfigError::UnknownName(name.to_string()))
 }
 
-/// The name of `arch`'s plain counterpart (the same layers without shortcuts); the paper
-/// trained those that [`named_models`] lists.
+/// The name of `arch`'s plain counterpart (the same layers without shortcuts), for runs and
+/// files. A network [`config_for`] knows, `resnet<depth>` or `cifar-resnet<depth>`, becomes
+/// `plain<depth>` or `cifar-plain<depth>`, which [`config_for`] knows too for the paper's
+/// plain depths and any CIFAR depth; anything else (a JSON config, `plain20`) gets `-plain`.
 ///
 /// ```
 /// use resnet_model::zoo::plain_name;
 ///
-/// assert_eq!(plain_name("resnet56"), "plain56");
+/// assert_eq!(plain_name("ResNet56"), "plain56");
 /// assert_eq!(plain_name("cifar-resnet26"), "cifar-plain26");
-/// assert_eq!(plain_name("my-net.json"), "my-net.json-plain");
+/// assert_eq!(plain_name("resnet-cfg.json"), "resnet-cfg.json-plain");
 /// ```
 pub fn plain_name(arch: &str) -> String {
-    for (resnet, plain) in [("resnet", "plain"), ("cifar-resnet", "cifar-plain")] {
-        if let Some(rest) = arch.strip_prefix(resnet) {
-            return format!("{plain}{rest}");
+    let name = arch.to_ascii_lowercase();
+    if config_for(&name).is_ok() {
+        for (resnet, plain) in [("resnet", "plain"), ("cifar-resnet", "cifar-plain")] {
+            if let Some(rest) = name.strip_prefix(resnet) {
+                return format!("{plain}{rest}");
+            }
         }
     }
     format!("{arch}-plain")

@@ -2,8 +2,6 @@
 //! proportionally scaled versions for small machines.
 
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::lr_scheduler::LrSchedulerConfig;
-use burn::optim::lr_scheduler::sequential::SequentialLrSchedulerConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
@@ -110,54 +108,6 @@ impl Recipe {
                 (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32)),
             )
             .init()
-    }
-
-    /// The recipe's schedule as one of burn's learning rate schedulers, for training with
-    /// burn's `Learner` (`Learner::new(model, recipe.optimizer(), recipe.lr_scheduler()?.init()?)`):
-    /// constant rates that fall at the milestones, one scheduler step per iteration.
-    ///
-    /// Schedules that depend on the errors met in training, ResNet-110's warm-up (until the
-    /// training error is below 80%) and ImageNet's divide-on-plateau, are refused rather than
-    /// approximated: burn's `LrScheduler` sees no metrics. `resnet train` ([`super::Run`])
-    /// runs those.
-    ///
-    /// ```
-    /// use resnet_train::train::Recipe;
-    ///
-    /// let scheduler = Recipe::cifar().scaled_to(12_000).lr_scheduler().unwrap().init();
-    /// assert!(scheduler.is_ok());
-    /// assert!(Recipe::imagenet().lr_scheduler().is_err());
-    /// ```
-    pub fn lr_scheduler(&self) -> Result<SequentialLrSchedulerConfig, TrainError> {
-        let refused = |why: &str| {
-            Err(TrainError::Config(format!(
-                "recipe `{}`: {why} depends on the training metrics, which burn's \
-                 LrScheduler does not see; train it with `resnet train` (resnet_train::train::Run)",
-                self.name
-            )))
-        };
-        if self.warmup.is_some() {
-            return refused("the warm-up");
-        }
-        let (milestones, factor) = match &self.schedule {
-            Schedule::Steps { milestones, factor } => (milestones, *factor),
-            Schedule::Plateau { .. } => return refused("the divide-on-plateau schedule"),
-        };
-        // One constant rate per span between milestones; a milestone at 0 (a very short
-        // scaled run) or repeated lowers the rate without starting a span.
-        let mut rates = vec![self.lr];
-        let mut starts = Vec::new();
-        for (passed, &m) in milestones.iter().enumerate() {
-            let lr = self.lr * factor.powi(passed as i32 + 1);
-            if m == 0 || starts.last() == Some(&(m as usize)) {
-                *rates.last_mut().expect("one rate at least") = lr;
-            } else {
-                rates.push(lr);
-                starts.push(m as usize);
-            }
-        }
-        let rates = rates.into_iter().map(LrSchedulerConfig::Constant).collect();
-        Ok(SequentialLrSchedulerConfig::new(rates, starts))
     }
 
     /// Section 4.2: batch 128, lr 0.1 divided by 10 at 32k and 48k iterations, stop at 64k,
@@ -365,31 +315,6 @@ mod tests {
         };
         assert_eq!(warmup(10_530), 2000);
         assert_eq!(warmup(2000), 1000);
-    }
-
-    #[test]
-    fn burn_scheduler_follows_the_recipe() {
-        use crate::train::schedule::LrSchedule;
-        for r in [
-            Recipe::cifar(),
-            Recipe::cifar().scaled_to(10_530),
-            Recipe::cifar().scaled_to(1),
-        ] {
-            let ours = LrSchedule::new(&r);
-            let mut burns = r.lr_scheduler().unwrap().init().unwrap();
-            for i in 0..r.iterations {
-                assert_eq!(
-                    burns.step().base(),
-                    ours.lr(&r, i),
-                    "{} at iteration {i}",
-                    r.name
-                );
-            }
-        }
-        for r in [Recipe::cifar_warmup(), Recipe::imagenet()] {
-            let e = r.lr_scheduler().unwrap_err().to_string();
-            assert!(e.contains("resnet train"), "{e}");
-        }
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! The learning rate at each iteration: the recipe's schedule and warm-up, with the state
-//! they carry (saved in checkpoints so that a resumed run continues it exactly).
+//! they carry (saved in checkpoints so that a resumed run continues it exactly), and the step
+//! schedule as burn's scheduler for its `Learner`.
 
 use std::collections::VecDeque;
 
+use burn::optim::lr_scheduler::LrSchedulerConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::optim::lr_scheduler::sequential::SequentialLrSchedulerConfig;
 use serde::{Deserialize, Serialize};
 
+use super::TrainError;
 use super::recipe::{Recipe, Schedule};
 
 /// The schedule's state between iterations.
@@ -99,6 +104,57 @@ impl LrSchedule {
     }
 }
 
+impl Recipe {
+    /// The recipe's schedule as burn's learning rate scheduler, for training with burn's
+    /// `Learner` (`Learner::new(model, recipe.optimizer(), recipe.lr_scheduler()?)`): constant
+    /// rates that fall at the milestones, one scheduler step per iteration, the rates
+    /// [`LrSchedule::lr`] gives.
+    ///
+    /// Schedules that depend on the errors met in training, ResNet-110's warm-up (until the
+    /// training error is below 80%) and ImageNet's divide-on-plateau, are refused rather than
+    /// approximated: burn's schedulers see no metrics. `resnet train` ([`super::Run`]) runs
+    /// them.
+    ///
+    /// ```
+    /// use resnet_train::train::Recipe;
+    ///
+    /// assert!(Recipe::cifar().scaled_to(12_000).lr_scheduler().is_ok());
+    /// assert!(Recipe::imagenet().lr_scheduler().is_err());
+    /// ```
+    pub fn lr_scheduler(&self) -> Result<ModuleLrScheduler, TrainError> {
+        self.validate()?;
+        let refused = |what: &str| {
+            Err(TrainError::Config(format!(
+                "recipe `{}`: {what} depends on the training metrics, which burn's \
+                 schedulers do not see; train it with `resnet train` (resnet_train::train::Run)",
+                self.name
+            )))
+        };
+        if self.warmup.is_some() {
+            return refused("the warm-up");
+        }
+        let (milestones, factor) = match &self.schedule {
+            Schedule::Steps { milestones, factor } => (milestones, *factor),
+            Schedule::Plateau { .. } => return refused("the divide-on-plateau schedule"),
+        };
+        // One constant rate per span between milestones; a milestone at 0 (a very short
+        // scaled run) or repeated lowers the rate without starting a span.
+        let mut rates = vec![self.lr];
+        let mut starts = Vec::new();
+        for (passed, &m) in milestones.iter().enumerate() {
+            let lr = self.lr * factor.powi(passed as i32 + 1);
+            if m == 0 || starts.last() == Some(&(m as usize)) {
+                *rates.last_mut().expect("one rate at least") = lr;
+            } else {
+                rates.push(lr);
+                starts.push(m as usize);
+            }
+        }
+        let rates = rates.into_iter().map(LrSchedulerConfig::Constant).collect();
+        (SequentialLrSchedulerConfig::new(rates, starts).init()).map_err(TrainError::Config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +185,30 @@ mod tests {
         s.observe_train_error(&r, 107, 0.55);
         assert!(s.warmed_up);
         assert_eq!(s.lr(&r, 108), 0.1);
+    }
+
+    #[test]
+    fn burn_scheduler_gives_the_loops_rates() {
+        // Scaled to 1 and 2 iterations, the milestones are [0, 0] and [1, 1].
+        for r in [
+            Recipe::cifar(),
+            Recipe::cifar().scaled_to(10_530),
+            Recipe::cifar().scaled_to(1),
+            Recipe::cifar().scaled_to(2),
+        ] {
+            let ours = LrSchedule::new(&r);
+            let mut burns = r.lr_scheduler().unwrap();
+            for i in 0..r.iterations {
+                let lr = burns.step().base();
+                assert_eq!(lr, ours.lr(&r, i), "{} at iteration {i}", r.iterations);
+            }
+        }
+        for r in [Recipe::cifar_warmup(), Recipe::imagenet()] {
+            let Err(e) = r.lr_scheduler() else {
+                panic!("{} has a metric-driven schedule", r.name)
+            };
+            assert!(e.to_string().contains("resnet train"), "{e}");
+        }
     }
 
     #[test]
