@@ -116,10 +116,20 @@ impl Recipe {
     /// them.
     ///
     /// ```
+    /// use burn::tensor::Device;
+    /// use burn::train::Learner;
+    /// use resnet_model::zoo;
     /// use resnet_train::train::Recipe;
     ///
-    /// assert!(Recipe::cifar().scaled_to(12_000).lr_scheduler().is_ok());
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let model = zoo::config_for("resnet20")?.init(&Device::flex().autodiff())?;
+    /// let recipe = Recipe::cifar().scaled_to(12_000);
+    /// let learner = Learner::new(model, recipe.optimizer(), recipe.lr_scheduler()?);
+    /// // ... SupervisedTraining::new(dir, train_loader, valid_loader).launch(learner)
+    ///
     /// assert!(Recipe::imagenet().lr_scheduler().is_err());
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn lr_scheduler(&self) -> Result<ModuleLrScheduler, TrainError> {
         self.validate()?;
