@@ -1,28 +1,40 @@
 //! The same networks on every compiled backend: training steps and inference, in images/s,
-//! with each workload's peak heap memory (host memory: CPU backends).
+//! with the peak memory each measurement adds to its process.
 //!
-//! `cargo bench --bench backends` (add `--features wgpu` etc. for more backends);
-//! `cargo xtask bench` runs it and writes docs/benchmarks.md. Workloads: ResNet-20 train step
-//! and eval (batch 128, 32x32), ResNet-56 and ResNet-110 train steps (batch 128), ResNet-50
-//! eval (batch 8, 224x224) and train step (batch 16). A train step is forward, cross-entropy,
-//! backward and an SGD update (momentum 0.9, weight decay 1e-4), as in training.
-//! `RESNET_BENCH_ONLY=resnet20-train` keeps the workloads whose name contains that text.
+//! `cargo xtask bench [--vs-pytorch]` runs this program, one process per measurement,
+//! interleaved with `benches/pytorch_reference.py`, and writes docs/benchmarks.md; run alone,
+//! `cargo bench --bench backends` measures every workload once on every compiled backend and
+//! prints a table. Its modes (`cargo xtask bench` uses these three):
+//!
+//! - `--list`: the workloads as JSON (name, network, batch, image side, MACs per image), and
+//!   the backends compiled in;
+//! - `--one BACKEND WORKLOAD`: one measurement, as JSON on stdout;
+//! - `--peak`: this machine's single-precision ceiling, a 4096x4096 SGEMM from the `gemm`
+//!   crate (what this project's flex kernels multiply with) on rayon's threads, in GFLOP/s.
+//!
+//! Workloads: ResNet-20 train step and eval (batch 128, 32x32), ResNet-56 and ResNet-110 train
+//! steps (batch 128), ResNet-50 eval (batch 8, 224x224) and train step (batch 16). A train step
+//! is forward, cross-entropy, backward and an SGD update (momentum 0.9, weight decay 1e-4, the
+//! optimiser `resnet train` builds), as `resnet train` runs it; eval is a forward pass with BN
+//! folded into the convolutions, as `resnet eval` runs it.
+//!
+//! The protocol, the same as `benches/pytorch_reference.py`'s: 2 warm-up steps, then steps
+//! until at least 10 have run and 10 seconds have passed; the figure is the median step. A
+//! warm-up step over 60 s reports that step's time alone (`too_slow`), so that a slow backend
+//! has a figure instead of holding the run for minutes. The memory figure is the peak resident
+//! memory of the process (`VmHWM`) less its resident memory before the network was built.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
-use resnet::model::{ResNet, zoo};
+use resnet::model::{ResNet, ResNetConfig, zoo};
 use resnet::train::DeviceSpec;
+use resnet::train::memory::{peak_rss_bytes, resident_bytes};
 use resnet::train::train::Recipe;
+use serde_json::json;
 
 /// One benchmarked workload.
 struct Workload {
@@ -71,10 +83,31 @@ const WORKLOADS: [Workload; 6] = [
     },
 ];
 
+/// Warm-up steps before timing.
+const WARM_UP_STEPS: usize = 2;
+/// Timed steps at least.
+const MIN_STEPS: usize = 10;
+/// Timed seconds at least.
+const MIN_SECONDS: f64 = 10.0;
+/// A warm-up step slower than this ends the measurement with that step's time.
+const TOO_SLOW: Duration = Duration::from_secs(60);
+
 impl Workload {
     fn name(&self) -> String {
         let mode = if self.train { "train" } else { "eval" };
         format!("{}-{mode}-b{}-{}px", self.arch, self.batch, self.size)
+    }
+
+    fn config(&self) -> ResNetConfig {
+        let mut config = zoo::config_for(self.arch).expect("a named network");
+        config.num_classes = 10;
+        config
+    }
+
+    /// Multiply-adds of one image's forward pass.
+    fn macs(&self) -> u64 {
+        let plan = self.config().plan().expect("a valid network");
+        plan.cost(self.size, self.size).macs
     }
 }
 
@@ -85,57 +118,6 @@ fn backends() -> Vec<DeviceSpec> {
         .filter_map(|name| name.parse::<DeviceSpec>().ok())
         .filter(|spec| spec.device().is_ok())
         .collect()
-}
-
-/// The system allocator, counting live bytes and their peak: each workload's peak heap, which
-/// the process's peak RSS cannot give once an earlier workload has grown the heap.
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts `size` new live bytes when `ptr` is an allocation.
-fn counted(ptr: *mut u8, size: usize) -> *mut u8 {
-    if !ptr.is_null() {
-        let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-    }
-    ptr
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        counted(unsafe { System.alloc(layout) }, layout.size())
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        counted(unsafe { System.alloc_zeroed(layout) }, layout.size())
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let new = counted(unsafe { System.realloc(ptr, layout, new_size) }, new_size);
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        }
-        new
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-/// Starts a workload's peak at the bytes live now.
-fn reset_peak_memory() {
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 fn inputs(w: &Workload, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
@@ -151,78 +133,180 @@ fn inputs(w: &Workload, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     )
 }
 
-fn network(w: &Workload, device: &Device) -> ResNet {
-    let mut config = zoo::config_for(w.arch).expect("a named network");
-    config.num_classes = 10;
-    config.init(device).expect("a valid network")
+/// A closure that runs one step of `w` on `device` and waits for it to finish.
+fn stepper(w: &Workload, device: &Device) -> Box<dyn FnMut()> {
+    if w.train {
+        let device = device.clone().autodiff();
+        let (x, y) = inputs(w, &device);
+        let loss = CrossEntropyLossConfig::new().init(&device);
+        let mut optimizer = Recipe::cifar().optimizer();
+        let mut model: Option<ResNet> = Some(w.config().init(&device).expect("a valid network"));
+        Box::new(move || {
+            let m = model.take().expect("the model is put back each step");
+            let l = loss.forward(m.forward(x.clone()), y.clone());
+            let grads = GradientsParams::from_grads(l.backward(), &m);
+            let m = optimizer.step(0.1, m, grads);
+            // Wait for the device: read a value of the updated weights.
+            let _ = m.fc.weight.val().sum().into_scalar::<f32>();
+            model = Some(m);
+        })
+    } else {
+        let model = w.config().init(device).expect("a valid network");
+        let model = model.valid().fold_batch_norm();
+        let (x, _) = inputs(w, device);
+        Box::new(move || {
+            let _ = model.forward(x.clone()).into_data();
+        })
+    }
 }
 
-fn bench(c: &mut Criterion) {
-    let only = std::env::var("RESNET_BENCH_ONLY").ok();
-    let mut peaks: BTreeMap<String, u64> = BTreeMap::new();
-    for spec in backends() {
-        let device = spec.device().expect("compiled in");
-        let mut group = c.benchmark_group(spec.to_string());
-        // Flat sampling: ten samples of equal length; criterion's default (linear) would run a
-        // seconds-long training step 55 times at least.
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(20));
-        for w in WORKLOADS
-            .iter()
-            .filter(|w| only.as_ref().is_none_or(|o| w.name().contains(o.as_str())))
-        {
-            group.throughput(Throughput::Elements(w.batch as u64));
-            reset_peak_memory();
-            if w.train {
-                let device = device.clone().autodiff();
-                let (x, y) = inputs(w, &device);
-                let loss = CrossEntropyLossConfig::new().init(&device);
-                // The paper's SGD (momentum 0.9, weight decay 1e-4) as `resnet train` builds
-                // it; the step leaves out the data pipeline and the run's bookkeeping.
-                let mut optimizer = Recipe::cifar().optimizer();
-                let mut model = Some(network(w, &device));
-                group.bench_function(BenchmarkId::from_parameter(w.name()), |b| {
-                    b.iter(|| {
-                        let m = model.take().expect("the model is put back each step");
-                        let l = loss.forward(m.forward(x.clone()), y.clone());
-                        let grads = GradientsParams::from_grads(l.backward(), &m);
-                        let m = optimizer.step(0.1, m, grads);
-                        // Wait for the device: read a value of the updated weights.
-                        let _ = m.fc.weight.val().sum().into_scalar::<f32>();
-                        model = Some(m);
-                    })
-                });
-            } else {
-                // As `resnet eval` runs it: BN folded into the convolutions.
-                let model = network(w, &device).valid().fold_batch_norm();
-                let (x, _) = inputs(w, &device);
-                group.bench_function(BenchmarkId::from_parameter(w.name()), |b| {
-                    b.iter(|| model.forward(x.clone()).into_data())
-                });
-            }
-            peaks.insert(
-                format!("{spec}/{}", w.name()),
-                PEAK.load(Ordering::Relaxed) as u64,
+/// One measurement of `w` on `spec`, as JSON.
+fn measure(spec: DeviceSpec, w: &Workload) -> serde_json::Value {
+    let baseline = resident_bytes();
+    let device = spec.device().expect("compiled in");
+    let mut step = stepper(w, &device);
+    let mut timed = || {
+        let start = Instant::now();
+        step();
+        start.elapsed()
+    };
+    for _ in 0..WARM_UP_STEPS {
+        let seconds = timed();
+        if seconds > TOO_SLOW {
+            return json!({
+                "images_per_sec": w.batch as f64 / seconds.as_secs_f64(),
+                "steps": 1,
+                "too_slow": true,
+                "peak_mib": peak_mib(baseline),
+            });
+        }
+    }
+    let mut times = Vec::new();
+    while times.len() < MIN_STEPS || times.iter().sum::<f64>() < MIN_SECONDS {
+        times.push(timed().as_secs_f64());
+    }
+    json!({
+        "images_per_sec": w.batch as f64 / median(&mut times),
+        "steps": times.len(),
+        "peak_mib": peak_mib(baseline),
+    })
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    match values.len() % 2 {
+        1 => values[mid],
+        _ => (values[mid - 1] + values[mid]) / 2.0,
+    }
+}
+
+/// The peak resident memory added since `baseline`, in MiB, where the OS reports it.
+fn peak_mib(baseline: Option<u64>) -> Option<f64> {
+    let (peak, baseline) = (peak_rss_bytes()?, baseline?);
+    Some(peak.saturating_sub(baseline) as f64 / (1 << 20) as f64)
+}
+
+/// GFLOP/s of the best of three 4096x4096 SGEMMs on rayon's threads.
+fn peak_gflops() -> f64 {
+    let n = 4096;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.25).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.5).collect();
+    let mut c = vec![0.0f32; n * n];
+    let threads = rayon::current_num_threads();
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        // SAFETY: three row-major n x n matrices, `c` aliasing neither `a` nor `b`.
+        unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
             );
         }
-        group.finish();
+        best = best.min(start.elapsed().as_secs_f64());
     }
-    // Criterion records times only: peak heap sizes go to stdout, and to $RESNET_BENCH_MEMORY (JSON)
-    // for `cargo xtask bench`.
-    for (name, bytes) in &peaks {
-        println!(
-            "peak heap {name}: {:.0} MiB",
-            *bytes as f64 / (1 << 20) as f64
-        );
-    }
-    if let Some(path) = std::env::var_os("RESNET_BENCH_MEMORY") {
-        let json = serde_json::to_string_pretty(&peaks).expect("a map serialises");
-        std::fs::write(&path, json).expect("the memory report is writable");
-    }
+    2.0 * (n as f64).powi(3) / best / 1e9
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn workload(name: &str) -> &'static Workload {
+    WORKLOADS
+        .iter()
+        .find(|w| w.name() == name)
+        .unwrap_or_else(|| panic!("no workload {name}; `--list` names them"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().position(|a| a == f);
+    if flag("--list").is_some() {
+        let workloads: Vec<_> = WORKLOADS
+            .iter()
+            .map(|w| {
+                json!({
+                    "name": w.name(),
+                    "arch": w.arch,
+                    "train": w.train,
+                    "batch": w.batch,
+                    "size": w.size,
+                    "macs_per_image": w.macs(),
+                })
+            })
+            .collect();
+        let backends: Vec<String> = backends().iter().map(ToString::to_string).collect();
+        let list = json!({ "workloads": workloads, "backends": backends });
+        println!("{list}");
+    } else if let Some(at) = flag("--one") {
+        let (backend, name) = match (args.get(at + 1), args.get(at + 2)) {
+            (Some(b), Some(w)) => (b, w),
+            _ => panic!("usage: --one BACKEND WORKLOAD"),
+        };
+        let spec: DeviceSpec = backend.parse().expect("a backend name");
+        println!("{}", measure(spec, workload(name)));
+    } else if flag("--peak").is_some() {
+        let peak = json!({ "gflops": peak_gflops(), "threads": rayon::current_num_threads() });
+        println!("{peak}");
+    } else {
+        // `cargo bench --bench backends`: everything once, in this process (the memory column
+        // then counts from the first measurement's start; `cargo xtask bench` runs each in a
+        // process of its own).
+        let only = std::env::var("RESNET_BENCH_ONLY").ok();
+        println!("| backend | workload | images/s | peak MiB |\n|---|---|---:|---:|");
+        for spec in backends() {
+            for w in WORKLOADS
+                .iter()
+                .filter(|w| only.as_ref().is_none_or(|o| w.name().contains(o.as_str())))
+            {
+                let m = measure(spec, w);
+                println!(
+                    "| {spec} | {} | {:.1}{} | {:.0} |",
+                    w.name(),
+                    m["images_per_sec"].as_f64().unwrap_or(0.0),
+                    if m["too_slow"] == true {
+                        " (1 step)"
+                    } else {
+                        ""
+                    },
+                    m["peak_mib"].as_f64().unwrap_or(f64::NAN),
+                );
+            }
+        }
+    }
+}

@@ -2,12 +2,14 @@
 """PyTorch's figures for the workloads of benches/backends.rs, on this machine (optional;
 never run in CI). Needs torch and torchvision (CPU builds are enough).
 
-    python3 benches/pytorch_reference.py [THREADS] > target/pytorch-bench.json
-    cargo xtask bench --pytorch target/pytorch-bench.json
+    cargo xtask bench --vs-pytorch       # what it is for: interleaved with flex, one process each
+    python3 benches/pytorch_reference.py --one THREADS '["resnet20", true, 128, 32]'
+    python3 benches/pytorch_reference.py --peak THREADS   # torch.mm's 4096x4096 SGEMM, GFLOP/s
+    python3 benches/pytorch_reference.py [THREADS]        # every workload, JSON
 
 Each workload runs in its own process so that its peak resident memory is its own; the
 figure is the images/s of the median step of at least 10 (and 10 seconds) after 2 warm-up
-steps, and `peak_mib` the
+steps (benches/backends.rs follows the same protocol), and `peak_mib` the
 peak resident memory less what the process held after importing torch (`peak_rss_mib` is
 the whole peak). Same networks as the
 Rust side: CIFAR ResNets with option A shortcuts, ResNet-50 as the paper has it (torchvision's
@@ -121,13 +123,34 @@ def measure(arch, train, batch, size):
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "images_per_sec": batch / seconds,
+        "steps": len(times),
+        "torch": torch.__version__,
         "peak_rss_mib": peak_mib,
         "peak_mib": peak_mib - baseline,
     }
 
 
+def peak_gflops(threads):
+    """GFLOP/s of the best of three 4096x4096 single-precision products (torch.mm)."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    n = 4096
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 2 * n**3 / best / 1e9, "threads": torch.get_num_threads()}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+    if len(sys.argv) > 1 and sys.argv[1] == "--peak":
+        print(json.dumps(peak_gflops(int(sys.argv[2]) if len(sys.argv) > 2 else 0)))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--one":
         arch, train, batch, size = json.loads(sys.argv[3])
         print(json.dumps(measure(arch, train, batch, size)))
     else:

@@ -1,8 +1,8 @@
 //! The repository's own automation: `cargo xtask <task>`.
 //!
 //! - `cargo xtask ci`: what CI runs, in the same order (format, lints, tests, other backends).
-//! - `cargo xtask bench [--features wgpu] [--only resnet20] [--pytorch FILE]`: the backend
-//!   benchmarks, written to docs/benchmarks.md and a bar chart.
+//! - `cargo xtask bench [--vs-pytorch] [--features ndarray,wgpu] [--only resnet20]`: the
+//!   backend benchmarks, with PyTorch interleaved, written to docs/benchmarks.md and a chart.
 //! - `cargo xtask readme [--check]`: regenerate README.md's model table from `resnet models`
 //!   (or fail if it is out of date), so that the figures in the README stay true.
 
@@ -26,19 +26,30 @@ enum Task {
     /// Run every check CI runs: fmt, clippy (also with the wgpu feature; benchmarks
     /// type-checked), tests, the wgpu test, the cuda build check and `readme --check`.
     Ci,
-    /// Run the backend benchmarks; write docs/benchmarks.md and docs/benchmarks.{png,svg}.
+    /// Run the backend benchmarks (one process per measurement; with `--vs-pytorch`, PyTorch
+    /// interleaved with flex); write docs/benchmarks.{md,json,png,svg}.
     Bench {
         /// Cargo features (backends) to compile in besides flex, e.g. `ndarray,wgpu`.
         #[arg(long, default_value = "")]
         features: String,
         /// Only the workloads whose name contains this text; their table is printed and
-        /// docs/benchmarks.md is left as it was.
+        /// the docs are left as they were.
         #[arg(long)]
         only: Option<String>,
-        /// PyTorch's figures from benches/pytorch_reference.py, as an extra column.
+        /// Measure PyTorch too (benches/pytorch_reference.py), interleaved with flex; skipped
+        /// with a note when torch is not importable.
         #[arg(long)]
-        pytorch: Option<PathBuf>,
-        /// Rewrite the report from the last run's results without running the benchmarks.
+        vs_pytorch: bool,
+        /// Rounds of flex (and PyTorch) per workload.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Threads for every side (default: the machine's logical CPUs).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// The Python interpreter that has torch.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Rewrite the report from docs/benchmarks.json without measuring.
         #[arg(long)]
         report_only: bool,
     },
@@ -60,9 +71,21 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             features,
             only,
-            pytorch,
+            vs_pytorch,
+            rounds,
+            threads,
+            python,
             report_only,
-        } => bench::run(&features, only.as_deref(), pytorch.as_deref(), report_only),
+        } => bench::run(&bench::Options {
+            features,
+            only,
+            vs_pytorch,
+            rounds,
+            threads: threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            python,
+            report_only,
+        }),
     }
 }
 

@@ -52,19 +52,25 @@ impl ConvBn {
 
     /// `BN(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [stride, padding] = self.stride_and_padding();
-        let bias = self.conv.bias.as_ref().map(|bias| bias.val());
-        let y = kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding);
+        let y = self.conv_only(x);
         match self.folded {
             true => y,
             false => kernels::batch_norm(&self.bn, y),
         }
     }
 
+    /// `conv(x)`, with the folded bias if any.
+    fn conv_only(&self, x: Tensor<4>) -> Tensor<4> {
+        let [stride, padding] = self.stride_and_padding();
+        let bias = self.conv.bias.as_ref().map(|bias| bias.val());
+        kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding)
+    }
+
     /// `ReLU(BN(conv(x)) + residual)`, without the addition when `residual` is `None`: the
     /// layer, the ReLU after it and, for the last layer of a block, the shortcut. With
     /// `responses`, a 3x3 layer pushes its response `BN(conv(x))` (paper Fig. 7) onto it;
-    /// without, a folded layer runs as one fused kernel on flex (f32).
+    /// without, a folded layer runs as one fused kernel on flex (f32), and an unfolded one has
+    /// BN, the addition and ReLU in one operation ([`kernels::batch_norm_relu`]).
     pub fn forward_relu(
         &self,
         x: Tensor<4>,
@@ -75,6 +81,9 @@ impl ConvBn {
             let [stride, padding] = self.stride_and_padding();
             let weight = self.conv.weight.val();
             return kernels::conv2d_relu(x, weight, bias.val(), residual, stride, padding);
+        }
+        if responses.is_none() && !self.folded {
+            return kernels::batch_norm_relu(&self.bn, self.conv_only(x), residual);
         }
         let y = self.forward(x);
         if let Some(responses) = responses

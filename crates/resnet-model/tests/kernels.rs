@@ -200,6 +200,65 @@ fn flex_batch_norm_equals_burns_forward_statistics_and_gradients() {
 }
 
 #[test]
+fn fused_batch_norm_shortcut_and_relu_in_training_equal_burns() {
+    use burn::nn::BatchNormConfig;
+    let device = Device::flex().autodiff();
+    for [batch, channels, h, w] in [[4, 16, 32, 32], [1, 5, 7, 9], [3, 13, 8, 8], [2, 64, 1, 1]] {
+        let normal = |dims, mean, std, seed| fixed_normal(dims, mean, std, seed, &device);
+        let x = normal([batch, channels, h, w], 3.0, 2.0, 1);
+        let shortcut = normal([batch, channels, h, w], 0.0, 1.0, 5);
+        let loss_weights = normal([batch, channels, h, w], 0.0, 1.0, 4);
+        for with_shortcut in [false, true] {
+            let case = format!("{batch}x{channels}x{h}x{w}, shortcut {with_shortcut}");
+            // Two identical layers (gamma and beta not at their initial 1 and 0, so that the
+            // ReLU's mask cuts through the middle of the distribution).
+            let layer = || {
+                let mut bn = BatchNormConfig::new(channels).init(&device);
+                let gamma = normal([1, 1, 1, channels], 1.0, 0.5, 2).reshape([channels]);
+                let beta = normal([1, 1, 1, channels], 0.0, 0.5, 3).reshape([channels]);
+                bn.gamma = burn::module::Param::from_tensor(gamma);
+                bn.beta = burn::module::Param::from_tensor(beta);
+                bn
+            };
+            let run = |fused: bool| {
+                let bn = layer();
+                let (x, r) = (x.clone().require_grad(), shortcut.clone().require_grad());
+                let residual = with_shortcut.then(|| r.clone());
+                let y = match fused {
+                    true => kernels::batch_norm_relu(&bn, x.clone(), residual),
+                    false => {
+                        let y = bn.forward(x.clone());
+                        let y = match residual {
+                            Some(r) => y + r,
+                            None => y,
+                        };
+                        burn::tensor::activation::relu(y)
+                    }
+                };
+                let grads = (y.clone() * loss_weights.clone()).sum().backward();
+                let c4 = |t: Tensor<1>| t.reshape([1, 1, 1, channels]);
+                let mut out = vec![
+                    ("output", y.detach()),
+                    ("input grad", x.grad(&grads).expect("input gradient")),
+                    ("gamma grad", c4(bn.gamma.grad(&grads).expect("gamma grad"))),
+                    ("beta grad", c4(bn.beta.grad(&grads).expect("beta grad"))),
+                    ("running mean", c4(bn.running_mean.value_sync())),
+                    ("running var", c4(bn.running_var.value_sync())),
+                ];
+                if with_shortcut {
+                    out.push(("shortcut grad", r.grad(&grads).expect("shortcut grad")));
+                }
+                out
+            };
+            for ((what, a), (_, b)) in run(true).into_iter().zip(run(false)) {
+                let error = relative_error(a, b);
+                assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
+            }
+        }
+    }
+}
+
+#[test]
 fn batch_norm_layer_updates_running_statistics_as_burns() {
     use burn::nn::{BatchNorm, BatchNormConfig};
     let device = Device::flex().autodiff();

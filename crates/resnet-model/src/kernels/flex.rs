@@ -59,6 +59,26 @@ pub trait ResNetKernels: Backend {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// [`Self::resnet_batch_norm_train`] followed by ReLU in the same pass: a layer of a
+    /// network in training, as one tracked operation that keeps its output alone for ReLU's
+    /// backward pass.
+    fn resnet_batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `ReLU(BN(x) + residual)` in training: the last layer of a residual block with its
+    /// shortcut, as [`Self::resnet_batch_norm_relu_train`].
+    fn resnet_batch_norm_add_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 fn options(stride: usize, padding: usize) -> ConvOptions<2> {
@@ -174,19 +194,63 @@ impl ResNetKernels for Flex {
         beta: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let Some(p) = planes(&x, &[&gamma, &beta], &[]) else {
-            let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
-            return (result.output, result.mean, result.variance);
-        };
-        let shape = x.shape();
-        let (y, mean, var) = with_f32([&x, &gamma, &beta], |[x, gamma, beta]| {
-            let (mean, var) = batch_norm_f32::statistics(&p, x);
-            let y = batch_norm_f32::normalise(&p, x, &mean, &var, gamma, beta, epsilon);
-            (y, mean, var)
-        });
-        let y = FlexTensor::from_data(TensorData::new(y, shape));
-        (y, tensor(mean, [p.channels]), tensor(var, [p.channels]))
+        batch_norm_fused(x, gamma, beta, None, false, epsilon)
     }
+
+    fn resnet_batch_norm_relu_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        batch_norm_fused(x, gamma, beta, None, true, epsilon)
+    }
+
+    fn resnet_batch_norm_add_relu_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        residual: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        batch_norm_fused(x, gamma, beta, Some(residual), true, epsilon)
+    }
+}
+
+/// `relu?(BN(x) + residual?)` in training mode on flex, with the batch mean and variance:
+/// [`batch_norm_f32`]'s passes, or burn's operations for dtypes and shapes they do not take.
+fn batch_norm_fused(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    residual: Option<FlexTensor>,
+    relu: bool,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let others: Vec<&FlexTensor> = residual.iter().collect();
+    let Some(p) = planes(&x, &[&gamma, &beta], &others) else {
+        let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
+        let y = match residual {
+            Some(r) => Flex::float_add(result.output, r),
+            None => result.output,
+        };
+        let y = if relu { Flex::relu(y) } else { y };
+        return (y, result.mean, result.variance);
+    };
+    let shape = x.shape();
+    let residual = residual.map(|r| r.to_contiguous());
+    let residual = residual.as_ref().map(|r| {
+        r.as_slice::<f32>()
+            .expect("a contiguous f32 tensor has a slice")
+    });
+    let (y, mean, var) = with_f32([&x, &gamma, &beta], |[x, gamma, beta]| {
+        let (mean, var) = batch_norm_f32::statistics(&p, x);
+        let then = batch_norm_f32::Activation { residual, relu };
+        let y = batch_norm_f32::normalise(&p, x, &mean, &var, gamma, beta, epsilon, then);
+        (y, mean, var)
+    });
+    let y = FlexTensor::from_data(TensorData::new(y, shape));
+    (y, tensor(mean, [p.channels]), tensor(var, [p.channels]))
 }
 
 /// `relu?(conv(x) + bias + residual?)` on flex: [`conv_f32::forward`] with its epilogue, or
@@ -374,48 +438,170 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let prepared = BatchNormBackward
-            .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
-            .stateful();
-        let (y, mean, var) = match prepared {
-            OpsKind::Tracked(mut prep) => {
-                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
-                let (y, mean, var) = Flex::resnet_batch_norm_train(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
-                let state = (x_state, gamma_state, mean.clone(), var.clone(), epsilon);
-                (prep.finish(state, y), mean, var)
+        batch_norm_tracked::<C>(x, gamma, beta, None, false, epsilon)
+    }
+
+    fn resnet_batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        batch_norm_tracked::<C>(x, gamma, beta, None, true, epsilon)
+    }
+
+    fn resnet_batch_norm_add_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        batch_norm_tracked::<C>(x, gamma, beta, Some(residual), true, epsilon)
+    }
+}
+
+/// A float tensor of `Autodiff<Flex, C>`.
+type Tracked<C> = FloatTensor<Autodiff<Flex, C>>;
+
+/// `relu?(BN(x) + residual?)` in training as one tracked operation; the statistics are
+/// constants for autodiff (they feed the running averages only).
+fn batch_norm_tracked<C: CheckpointStrategy>(
+    x: Tracked<C>,
+    gamma: Tracked<C>,
+    beta: Tracked<C>,
+    residual: Option<Tracked<C>>,
+    relu: bool,
+    epsilon: f64,
+) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
+    // The saved state, with the output once it is computed.
+    let saved = |x, gamma, mean: &FlexTensor, var: &FlexTensor, y: &FlexTensor| Saved {
+        x,
+        gamma,
+        mean: mean.clone(),
+        var: var.clone(),
+        epsilon,
+        // ReLU's mask comes from the output, which shares its storage with `y`.
+        relu_output: relu.then(|| y.clone()),
+    };
+    let (y, mean, var) = match residual {
+        None => {
+            let prepared = BatchNormBackward
+                .prepare::<C>([x.node(), gamma.node(), beta.node()])
+                .compute_bound()
+                .stateful();
+            let run = |x: Tracked<C>, gamma: Tracked<C>, beta: Tracked<C>| {
+                let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta);
+                batch_norm_fused(x, gamma, beta.into_primitive(), None, relu, epsilon)
+            };
+            match prepared {
+                OpsKind::Tracked(mut prep) => {
+                    let (xs, gs) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                    let (y, mean, var) = run(x, gamma, beta);
+                    (prep.finish(saved(xs, gs, &mean, &var, &y), y), mean, var)
+                }
+                OpsKind::UnTracked(prep) => {
+                    let (y, mean, var) = run(x, gamma, beta);
+                    (prep.finish(y), mean, var)
+                }
             }
-            OpsKind::UnTracked(prep) => {
-                let (y, mean, var) = Flex::resnet_batch_norm_train(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
-                (prep.finish(y), mean, var)
+        }
+        Some(r) => {
+            let prepared = BatchNormAddReluBackward
+                .prepare::<C>([x.node(), gamma.node(), beta.node(), r.node()])
+                .compute_bound()
+                .stateful();
+            let run = |x: Tracked<C>, gamma: Tracked<C>, beta: Tracked<C>, r: Tracked<C>| {
+                let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta);
+                let (beta, r) = (beta.into_primitive(), r.into_primitive());
+                batch_norm_fused(x, gamma, beta, Some(r), relu, epsilon)
+            };
+            match prepared {
+                OpsKind::Tracked(mut prep) => {
+                    let (xs, gs) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                    let (y, mean, var) = run(x, gamma, beta, r);
+                    (prep.finish(saved(xs, gs, &mean, &var, &y), y), mean, var)
+                }
+                OpsKind::UnTracked(prep) => {
+                    let (y, mean, var) = run(x, gamma, beta, r);
+                    (prep.finish(y), mean, var)
+                }
             }
+        }
+    };
+    (y, Tracked::<C>::new(mean), Tracked::<C>::new(var))
+}
+
+/// What the backward pass of a batch normalisation (+ ReLU) keeps from its forward pass.
+#[derive(Debug, Clone)]
+struct Saved {
+    x: NodeId,
+    gamma: NodeId,
+    mean: FlexTensor,
+    var: FlexTensor,
+    epsilon: f64,
+    /// The layer's output, when ReLU is part of the operation.
+    relu_output: Option<FlexTensor>,
+}
+
+impl Saved {
+    /// The gradients of x, gamma and beta from `dy`, the gradient of the operation's output
+    /// (of BN's own output when `relu_output` is `None`).
+    fn gradients(
+        self,
+        dy: FlexTensor,
+        checkpointer: &mut Checkpointer,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(self.x);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(self.gamma);
+        let (mean, var, epsilon) = (self.mean, self.var, self.epsilon);
+        let mut others = vec![&dy];
+        others.extend(&self.relu_output);
+        let Some(p) = planes(&x, &[&gamma, &mean, &var], &others) else {
+            let dy = match self.relu_output {
+                Some(out) => Flex::relu_backward(out, dy),
+                None => dy,
+            };
+            let result = Flex::batch_norm_train_backward(x, gamma, mean, var, epsilon, dy);
+            return (result.x_grad, result.gamma_grad, result.beta_grad);
         };
-        // The statistics feed the running averages only: constants for autodiff.
+        let shape = x.shape();
+        let out = self.relu_output.as_ref().map(FlexTensor::to_contiguous);
+        let out = out.as_ref().map(|o| {
+            o.as_slice::<f32>()
+                .expect("a contiguous f32 tensor has a slice")
+        });
+        let (dx, dgamma, dbeta) = with_f32(
+            [&x, &dy, &mean, &var, &gamma],
+            |[x, dy, mean, var, gamma]| {
+                batch_norm_f32::backward(&p, x, dy, out, mean, var, gamma, epsilon)
+            },
+        );
+        let dx = FlexTensor::from_data(TensorData::new(dx, shape));
         (
-            y,
-            FloatTensor::<Self>::new(mean),
-            FloatTensor::<Self>::new(var),
+            dx,
+            tensor(dgamma, [p.channels]),
+            tensor(dbeta, [p.channels]),
         )
     }
 }
 
-/// Backward pass of [`ResNetKernels::resnet_batch_norm_train`]: the gradients of the input,
-/// gamma and beta.
+/// Registers each gradient with its parent node, where that parent is tracked.
+macro_rules! register {
+    ($grads:expr, $($node:expr => $grad:expr),+ $(,)?) => {
+        $(if let Some(node) = $node {
+            $grads.register::<Flex>(node.id, $grad);
+        })+
+    };
+}
+
+/// Backward pass of [`ResNetKernels::resnet_batch_norm_train`] and
+/// [`ResNetKernels::resnet_batch_norm_relu_train`]: the gradients of the input, gamma and beta.
 #[derive(Debug)]
 struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
-    type State = (NodeId, NodeId, FlexTensor, FlexTensor, f64);
+    type State = Saved;
 
     fn backward(
         self,
@@ -425,34 +611,41 @@ impl Backward<Flex, 3> for BatchNormBackward {
     ) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
-        let (x, gamma, mean, var, epsilon) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
-        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma);
-        let (dx, dgamma, dbeta) = match planes(&x, &[&gamma, &mean, &var], &[&dy]) {
-            Some(p) => {
-                let shape = x.shape();
-                let (dx, dgamma, dbeta) = with_f32(
-                    [&x, &dy, &mean, &var, &gamma],
-                    |[x, dy, mean, var, gamma]| {
-                        batch_norm_f32::backward(&p, x, dy, mean, var, gamma, epsilon)
-                    },
-                );
-                let dx = FlexTensor::from_data(TensorData::new(dx, shape));
-                (
-                    dx,
-                    tensor(dgamma, [p.channels]),
-                    tensor(dbeta, [p.channels]),
-                )
+        let (dx, dgamma, dbeta) = ops.state.gradients(dy, checkpointer);
+        register!(grads, node_x => dx, node_gamma => dgamma, node_beta => dbeta);
+    }
+}
+
+/// Backward pass of [`ResNetKernels::resnet_batch_norm_add_relu_train`]: the gradients of the
+/// input, gamma, beta and the shortcut. The shortcut's is ReLU's masked gradient, which is
+/// made once and then read by BN's passes as their (unmasked) output gradient.
+#[derive(Debug)]
+struct BatchNormAddReluBackward;
+
+impl Backward<Flex, 4> for BatchNormAddReluBackward {
+    type State = Saved;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta, node_residual] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let mut saved = ops.state;
+        let out = saved.relu_output.take().expect("the output is saved");
+        let shape = dy.shape();
+        let dz = match (out.dtype(), dy.dtype(), out.shape() == shape) {
+            (DType::F32, DType::F32, true) => {
+                let dz = with_f32([&out, &dy], |[out, dy]| {
+                    batch_norm_f32::relu_backward(out, dy)
+                });
+                FlexTensor::from_data(TensorData::new(dz, shape))
             }
-            None => {
-                let result = Flex::batch_norm_train_backward(x, gamma, mean, var, epsilon, dy);
-                (result.x_grad, result.gamma_grad, result.beta_grad)
-            }
+            _ => Flex::relu_backward(out, dy),
         };
-        for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
-            if let Some(node) = node {
-                grads.register::<Flex>(node.id, grad);
-            }
-        }
+        let (dx, dgamma, dbeta) = saved.gradients(dz.clone(), checkpointer);
+        register!(grads, node_x => dx, node_gamma => dgamma, node_beta => dbeta, node_residual => dz);
     }
 }

@@ -8,8 +8,11 @@
 //! `conv_f32`'s im2col + gemm kernels and `batch_norm_f32`'s fused passes instead, through
 //! burn's backend-extension mechanism. In inference, with BN folded into the convolution, the
 //! bias, the block's shortcut and the ReLU run inside the convolution's pass over its output
-//! ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops.
+//! ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops. The first
+//! call on flex also sets glibc's malloc up for repeated training steps ([`allocator`]).
 
+#[cfg(feature = "flex")]
+pub mod allocator;
 #[cfg(feature = "flex")]
 mod batch_norm_f32;
 #[cfg(feature = "flex")]
@@ -134,20 +137,75 @@ pub fn add_relu(y: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
 /// `bn.forward(x)`, with the batch statistics computed by this crate's kernels when `x` is on
 /// flex with autodiff and `bn` trains; the running statistics are updated as burn does.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    let device = x.device();
-    if !(device.is_autodiff() && bn.training.is_enabled() && runs_on_flex(&device)) {
+    if !trains_on_flex(bn, &x) {
         return bn.forward(x);
     }
     let (y, mean, var) = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    update_running_statistics(bn, mean, var);
+    y
+}
+
+/// `ReLU(bn.forward(x) + residual)`, without the addition when `residual` is `None`. When `x`
+/// is on flex with autodiff and `bn` trains, one operation of this crate's kernels (BN's passes
+/// with the addition and ReLU inside them, forward and backward; the running statistics
+/// updated as burn does); otherwise [`batch_norm`] then [`add_relu`].
+pub fn batch_norm_relu(bn: &BatchNorm, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if trains_on_flex(bn, &x)
+        && residual
+            .as_ref()
+            .is_none_or(|r| r.device() == x.device() && r.dims() == x.dims())
+    {
+        use burn::backend::Dispatch;
+        use flex::ResNetKernels;
+        let channels = x.dims()[1];
+        assert_eq!(
+            bn.gamma.dims(),
+            [channels],
+            "invalid batch norm gamma shape"
+        );
+        assert_eq!(bn.beta.dims(), [channels], "invalid batch norm beta shape");
+        let (x, gamma, beta) = (
+            x.into_dispatch(),
+            bn.gamma.val().into_dispatch(),
+            bn.beta.val().into_dispatch(),
+        );
+        let (y, mean, var) = match residual {
+            Some(r) => <Dispatch as ResNetKernels>::resnet_batch_norm_add_relu_train(
+                x,
+                gamma,
+                beta,
+                r.into_dispatch(),
+                bn.epsilon,
+            ),
+            None => <Dispatch as ResNetKernels>::resnet_batch_norm_relu_train(
+                x, gamma, beta, bn.epsilon,
+            ),
+        };
+        let (mean, var) = (Tensor::from_dispatch(mean), Tensor::from_dispatch(var));
+        update_running_statistics(bn, mean, var);
+        return Tensor::from_dispatch(y);
+    }
+    add_relu(batch_norm(bn, x), residual)
+}
+
+/// Whether `bn` on `x` is batch normalisation in training on flex with autodiff: the case this
+/// crate's training kernels take.
+fn trains_on_flex(bn: &BatchNorm, x: &Tensor<4>) -> bool {
+    let device = x.device();
+    device.is_autodiff() && bn.training.is_enabled() && runs_on_flex(&device)
+}
+
+/// The running averages of `bn` moved towards a batch's `mean` and `var`, as burn does.
+fn update_running_statistics(bn: &BatchNorm, mean: Tensor<1>, var: Tensor<1>) {
     let momentum = bn.momentum;
     let update = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
-        let running = state.value_sync().to_device(&device);
+        let running = state.value_sync().to_device(&batch.device());
         let running = running.mul_scalar(1.0 - momentum) + batch.detach().mul_scalar(momentum);
         state.update(running.detach());
     };
     update(&bn.running_mean, mean);
     update(&bn.running_var, var);
-    y
 }
 
 /// Batch normalisation in training mode: the output, and the batch mean and biased variance
@@ -187,13 +245,19 @@ pub fn runs_on_flex(device: &Device) -> bool {
     #[cfg(feature = "flex")]
     {
         use burn::backend::DispatchDevice;
-        match device.as_dispatch() {
+        let flex = match device.as_dispatch() {
             DispatchDevice::Flex(_) => true,
             DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
             // Reachable when other backends are compiled in.
             #[allow(unreachable_patterns)]
             _ => false,
+        };
+        if flex {
+            // Every flex kernel call passes here: the process's malloc is set up for
+            // repeated steps before the first one allocates much.
+            allocator::tune_once();
         }
+        flex
     }
     #[cfg(not(feature = "flex"))]
     {
