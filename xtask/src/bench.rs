@@ -121,10 +121,11 @@ fn build(features: &str) -> anyhow::Result<PathBuf> {
         let Ok(message) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "backends" {
-            if let Some(exe) = message["executable"].as_str() {
-                return Ok(exe.into());
-            }
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == "backends"
+            && let Some(exe) = message["executable"].as_str()
+        {
+            return Ok(exe.into());
         }
     }
     bail!("cargo named no executable for the backends benchmark")
