@@ -92,7 +92,12 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     }
     chart(&results, &docs.join("benchmarks.png"))?;
     chart(&results, &docs.join("benchmarks.svg"))?;
-    eprintln!("wrote docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.{{png,svg}}");
+    let json = if options.report_only {
+        ""
+    } else {
+        ", docs/benchmarks.json"
+    };
+    eprintln!("wrote docs/benchmarks.md{json}, docs/benchmarks.{{png,svg}}");
     Ok(())
 }
 
@@ -438,13 +443,14 @@ fn mib(v: Option<f64>) -> String {
     v.map_or("-".into(), |m| format!("{m:.0}"))
 }
 
+/// Every workload of a run, summarised.
+fn summaries(results: &Value) -> anyhow::Result<Vec<Summary>> {
+    let workloads = results["workloads"].as_array().context("workloads")?;
+    Ok(workloads.iter().map(Summary::of).collect())
+}
+
 fn markdown(results: &Value) -> anyhow::Result<String> {
-    let summaries: Vec<Summary> = results["workloads"]
-        .as_array()
-        .context("workloads")?
-        .iter()
-        .map(Summary::of)
-        .collect();
+    let summaries = summaries(results)?;
     let torch = results["torch"].as_str();
     let peak_gemm = results["peak"]["gemm"]["gflops"].as_f64();
     let peak_torch = results["peak"]["torch"]["gflops"].as_f64();
@@ -558,12 +564,7 @@ fn has_gpu() -> bool {
 }
 
 fn chart(results: &Value, path: &Path) -> anyhow::Result<()> {
-    let summaries: Vec<Summary> = results["workloads"]
-        .as_array()
-        .context("workloads")?
-        .iter()
-        .map(Summary::of)
-        .collect();
+    let summaries = summaries(results)?;
     // backend -> workload -> images/s
     let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for s in &summaries {
