@@ -158,13 +158,7 @@ pub fn batch_norm_relu(bn: &BatchNorm, x: Tensor<4>, residual: Option<Tensor<4>>
     {
         use burn::backend::Dispatch;
         use flex::ResNetKernels;
-        let channels = x.dims()[1];
-        assert_eq!(
-            bn.gamma.dims(),
-            [channels],
-            "invalid batch norm gamma shape"
-        );
-        assert_eq!(bn.beta.dims(), [channels], "invalid batch norm beta shape");
+        check_batch_norm_shapes(&x, &bn.gamma.val(), &bn.beta.val());
         let (x, gamma, beta) = (
             x.into_dispatch(),
             bn.gamma.val().into_dispatch(),
@@ -187,6 +181,13 @@ pub fn batch_norm_relu(bn: &BatchNorm, x: Tensor<4>, residual: Option<Tensor<4>>
         return Tensor::from_dispatch(y);
     }
     add_relu(batch_norm(bn, x), residual)
+}
+
+/// burn's checks of batch normalisation's parameters, which the flex path would otherwise skip.
+fn check_batch_norm_shapes(x: &Tensor<4>, gamma: &Tensor<1>, beta: &Tensor<1>) {
+    let channels = x.dims()[1];
+    assert_eq!(gamma.dims(), [channels], "invalid batch norm gamma shape");
+    assert_eq!(beta.dims(), [channels], "invalid batch norm beta shape");
 }
 
 /// Whether `bn` on `x` is batch normalisation in training on flex with autodiff: the case this
@@ -216,10 +217,7 @@ pub fn batch_norm_train(
     beta: Tensor<1>,
     epsilon: f64,
 ) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
-    // burn's checks, which the flex path would otherwise skip.
-    let channels = x.dims()[1];
-    assert_eq!(gamma.dims(), [channels], "invalid batch norm gamma shape");
-    assert_eq!(beta.dims(), [channels], "invalid batch norm beta shape");
+    check_batch_norm_shapes(&x, &gamma, &beta);
     #[cfg(feature = "flex")]
     if runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
