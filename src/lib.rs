@@ -7,4 +7,5 @@
 
 pub use resnet_data as data;
 pub use resnet_model as model;
+pub use resnet_pretrained as pretrained;
 pub use resnet_train as train;

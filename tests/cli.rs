@@ -190,3 +190,119 @@ fn infer_from_a_burn_record() {
     let expected = model.valid().forward(input);
     assert!(max_abs_diff(logits, expected) < 1e-5);
 }
+
+/// `resnet classify` as a new user runs it: the built-in weights on the committed photo, a
+/// published checkpoint's file from `../shared` under its published name, a directory with an
+/// undecodable file in it (reported, skipped, failure status), JSON for machines.
+#[test]
+fn classify_photos() {
+    let cache = tempfile::tempdir().unwrap();
+    let classify = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_resnet"))
+            .arg("classify")
+            .args(args)
+            .env("RESNET_CACHE", cache.path())
+            .env("TORCH_HOME", cache.path().join("torch"))
+            .env_remove("BURN_DEVICE")
+            .output()
+            .expect("the resnet binary runs")
+    };
+    let photo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images/chelsea.jpg");
+    let out = classify(&[photo.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    assert_eq!(stdout.lines().count(), 6, "the path and the top 5");
+    // The photo is of a cat; the built-in 84%-accurate ResNet-20 ranks it first or second
+    // (CIFAR-10's hardest pair is cat and dog).
+    let top2: Vec<&str> = stdout.lines().skip(1).take(2).collect();
+    assert!(top2.iter().any(|l| l.ends_with(" cat")), "{stdout}");
+
+    let Some(images) = shared("fixtures/images") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["chelsea.jpg", "rocket.jpg"] {
+        std::fs::copy(images.join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::write(dir.path().join("broken.png"), b"not a png").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"not an image, not read").unwrap();
+    let out = classify(&[
+        "--json".as_ref(),
+        "--top".as_ref(),
+        "3".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unreadable file fails the run");
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("1 of 3"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let classified = report["images"].as_array().unwrap();
+    assert_eq!(classified.len(), 2);
+    for image in classified {
+        let top = image["top"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        let p: Vec<f64> = top
+            .iter()
+            .map(|t| t["probability"].as_f64().unwrap())
+            .collect();
+        assert!(p[0] >= p[1] && p[1] >= p[2] && p[0] <= 1.0, "{p:?}");
+    }
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1);
+
+    // A published file under its published name needs no --arch.
+    let Some(akamaster) = shared("weights/cifar10-akamaster/resnet20.th") else {
+        return;
+    };
+    let published = dir.path().join("resnet20-12fca82f.th");
+    std::fs::copy(akamaster, &published).unwrap();
+    let chelsea = dir.path().join("chelsea.jpg");
+    let out = classify(&[
+        "--weights".as_ref(),
+        published.as_os_str(),
+        chelsea.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    // An unknown name is an error that says where the names are.
+    let out = classify(&[
+        "--weights".as_ref(),
+        "resnet9000.nowhere".as_ref(),
+        chelsea.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("resnet weights"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn weights_lists_the_registry() {
+    let out = resnet(&["weights", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap();
+    assert_eq!(row("resnet50.tv-in1k-v2")["params"], 25_557_032);
+    assert_eq!(row("resnet50.tv-in1k-v2")["resize"], 232);
+    assert_eq!(row("resnet18.tv-in1k")["resize"], 256);
+    assert_eq!(row("resnet20.akamaster-cifar10")["crop"], 32);
+    let out = resnet(&["weights"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resnet152.tv-in1k-v2"));
+}

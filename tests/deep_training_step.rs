@@ -30,6 +30,20 @@ fn resnet1202_training_step_on_cpu() {
         .forward(logits, labels);
     let loss_value = loss.clone().into_scalar::<f32>();
     let grads = GradientsParams::from_grads(loss.backward(), &model);
+    // The gradient reaches the stem through 1202 layers: finite and not zero (weight decay
+    // alone would move the weights too).
+    let stem_grad = grads
+        .get::<4>(model.stem.conv.weight.id)
+        .expect("the stem's weight has a gradient")
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(
+        stem_grad.iter().all(|g| g.is_finite()),
+        "stem gradient not finite"
+    );
+    let norm = stem_grad.iter().map(|g| g * g).sum::<f32>().sqrt();
+    assert!(norm > 0.0, "the stem's gradient is zero");
     let model = optimizer.step(0.1, model, grads);
     let seconds = start.elapsed().as_secs_f64();
     let after = model.stem.conv.weight.val().into_data();

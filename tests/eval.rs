@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::tensor::Device;
+use resnet::data::metadata::RunMetadata;
 use resnet_testkit::cifar::write_cifar10;
 
 use common::shared;
@@ -84,9 +85,24 @@ fn record_of(
     metadata: &[(&str, &str)],
 ) -> PathBuf {
     let path = dir.join(name);
-    let metadata: BTreeMap<String, String> = (metadata.iter())
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    // A record with any run metadata has all of it (as `resnet train` writes it): the given
+    // entries replace those of a run on CIFAR-10's classes, unnormalised, nothing held out.
+    let mut full = BTreeMap::new();
+    if !metadata.is_empty() {
+        let cifar10 = resnet::pretrained::Categories::cifar10();
+        full = RunMetadata {
+            arch: "cifar-resnet8".into(),
+            classes: (0..config.num_classes)
+                .map(|i| (cifar10.name(i)).map_or(format!("class{i}"), str::to_string))
+                .collect(),
+            normalization: resnet::data::Normalization::unit(),
+            seed: 0,
+            held_out: 0,
+        }
+        .to_map();
+    }
+    full.extend((metadata.iter()).map(|(k, v)| (k.to_string(), v.to_string())));
+    let metadata = full;
     (config.init(&Device::flex()).unwrap())
         .save_record(&path, &metadata)
         .unwrap();
@@ -168,6 +184,10 @@ fn data_of_other_classes_is_refused() {
     let err = run(weights(&[&ten, &normalized]));
     assert!(err.contains("different input normalisations"), "{err}");
 
+    // Damaged metadata is refused, naming the key, not replaced by a default.
+    let damaged = record(dir.path(), "damaged.bpk", 10, &[("resnet.seed", "zero")]);
+    let err = run(weights(&[&damaged]));
+    assert!(err.contains("`resnet.seed` metadata is invalid"), "{err}");
     let no_val = record(dir.path(), "all.bpk", 10, &[("resnet.held_out", "0")]);
     let mut args = weights(&[&no_val]);
     args.extend(["--split".into(), "val".into()]);
@@ -252,7 +272,11 @@ fn class_folder_splits_must_agree() {
         dir.path(),
         "split.bpk",
         2,
-        &[("resnet.held_out", "1"), ("resnet.seed", "0")],
+        &[
+            ("resnet.held_out", "1"),
+            ("resnet.seed", "0"),
+            ("resnet.classes", r#"["cat","dog"]"#),
+        ],
     );
     let total = |which: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_resnet"))

@@ -464,3 +464,68 @@ fn resume_refuses_another_seed_or_batch_size() {
         assert!(err.contains("seed or batch size"), "{change}: {err}");
     }
 }
+
+/// Fine-tuning torchvision's ResNet-18 layout (the shared fixture's weights) on the shared
+/// 10-class folder sample, the stem and the first two stages frozen: those tensors, BN's
+/// running statistics included, are bit-identical afterwards; the other stages moved; the
+/// classifier is new (10 classes instead of 1000); the run resumes frozen.
+#[test]
+fn fine_tuning_from_torchvision_weights_trains_only_what_is_not_frozen() {
+    let (Some(sample), Some(weights)) = (
+        resnet_testkit::shared("data/cifar10-imagefolder-sample"),
+        resnet_testkit::shared("fixtures/torchvision/resnet18.pth"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let args = "train --arch resnet18 --freeze-stages 2 --iterations 2 --batch-size 4 \
+                --held-out 10 --quiet";
+    check(
+        resnet()
+            .args(args.split_whitespace())
+            .arg("--init")
+            .arg(&weights)
+            .arg("--data")
+            .arg(&sample)
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .unwrap(),
+    );
+    let device = burn::tensor::Device::flex();
+    let before = (resnet::model::zoo::config_for("resnet18").unwrap())
+        .init(&device)
+        .unwrap()
+        .load_weights(&weights)
+        .unwrap();
+    let after = load_record_file(run.join("model.bpk"), &device).unwrap();
+    assert_eq!(after.config().num_classes, 10);
+    assert_eq!(
+        module_values(&before.stem),
+        module_values(&after.stem),
+        "stem frozen"
+    );
+    for stage in 0..4 {
+        let same = module_values(&before.stages[stage]) == module_values(&after.stages[stage]);
+        assert_eq!(
+            same,
+            stage < 2,
+            "stage {stage}: frozen iff among the first two"
+        );
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(config["freeze_stages"], 2);
+    assert!(
+        config["init"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("resnet18.pth")
+    );
+    // The inputs were normalised as torchvision's weights expect.
+    assert_eq!(
+        config["normalization"]["mean"][0].as_f64().unwrap() as f32,
+        0.485
+    );
+}

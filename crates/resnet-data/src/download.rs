@@ -1,21 +1,101 @@
-//! Fetching the official CIFAR archives into a cache directory, verified by their md5.
+//! Fetching files (the official CIFAR archives, published weights) into a cache directory,
+//! verified by their checksum.
 //!
 //! A download goes to a temporary file beside its destination and is renamed into place only
 //! once complete and verified, so an interrupted or failed download never leaves a file that
-//! looks finished. The archives are read directly (no extraction), so there is nothing
-//! half-extracted either.
+//! looks finished; a cached file that does not verify is fetched again, never used. The
+//! archives are read directly (no extraction), so there is nothing half-extracted either.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use md5::{Digest, Md5};
+use md5::Md5;
+use sha2::{Digest, Sha256};
 
 use crate::cifar::{Cifar, CifarVariant};
 use crate::error::DataError;
 
 /// Environment variable naming the cache directory (default: `~/.cache/resnet`).
 pub const CACHE_ENV: &str = "RESNET_DATA_DIR";
+
+/// What a file is verified with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checksum {
+    /// The whole md5, lowercase hex (the CIFAR archives' published checksums).
+    Md5(String),
+    /// The first hex digits of the sha256 (torch.hub's rule: the digits after the last `-` of
+    /// a published checkpoint's file name).
+    Sha256Prefix(String),
+}
+
+/// A hash being computed, of the kind a [`Checksum`] names.
+enum Hasher {
+    Md5(Md5),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Md5(h) => h.update(bytes),
+            Self::Sha256(h) => h.update(bytes),
+        }
+    }
+
+    fn hex(self) -> String {
+        match self {
+            Self::Md5(h) => format!("{:x}", h.finalize()),
+            Self::Sha256(h) => format!("{:x}", h.finalize()),
+        }
+    }
+}
+
+impl Checksum {
+    fn hasher(&self) -> Hasher {
+        match self {
+            Self::Md5(_) => Hasher::Md5(Md5::new()),
+            Self::Sha256Prefix(_) => Hasher::Sha256(Sha256::new()),
+        }
+    }
+
+    /// Whether `digest` (lowercase hex, of this checksum's kind) is the expected one.
+    pub fn matches(&self, digest: &str) -> bool {
+        match self {
+            Self::Md5(md5) => digest == md5,
+            Self::Sha256Prefix(prefix) => !prefix.is_empty() && digest.starts_with(prefix.as_str()),
+        }
+    }
+
+    /// The digest of the file at `path`, of this checksum's kind, lowercase hex.
+    pub fn digest_file(&self, path: &Path) -> Result<String, DataError> {
+        let mut file = std::fs::File::open(path).map_err(DataError::io(path))?;
+        let mut hasher = self.hasher();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(DataError::io(path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hasher.hex())
+    }
+
+    /// Whether the file at `path` exists and verifies.
+    pub fn verifies(&self, path: &Path) -> Result<bool, DataError> {
+        Ok(path.is_file() && self.matches(&self.digest_file(path)?))
+    }
+}
+
+impl std::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Md5(md5) => write!(f, "md5 {md5}"),
+            Self::Sha256Prefix(prefix) => write!(f, "sha256 {prefix}..."),
+        }
+    }
+}
 
 /// A file to download and its expected checksum.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +104,10 @@ pub struct Remote {
     pub url: String,
     /// Its name in the cache.
     pub file_name: String,
-    /// The official md5, lowercase hex.
-    pub md5: String,
+    /// What it is verified with.
+    pub checksum: Checksum,
+    /// What the user can do instead when it cannot be fetched (ends the error message).
+    pub instead: String,
 }
 
 impl Remote {
@@ -41,7 +123,8 @@ impl Remote {
         Self {
             url: format!("https://www.cs.toronto.edu/~kriz/{name}"),
             file_name: name.into(),
-            md5: md5.into(),
+            checksum: Checksum::Md5(md5.into()),
+            instead: "offline? give the archive or directory with --data".into(),
         }
     }
 }
@@ -59,17 +142,7 @@ pub fn cache_dir() -> PathBuf {
 
 /// The md5 of a file, lowercase hex.
 pub fn md5_file(path: &Path) -> Result<String, DataError> {
-    let mut file = std::fs::File::open(path).map_err(DataError::io(path))?;
-    let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(DataError::io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", hasher.finalize()))
+    Checksum::Md5(String::new()).digest_file(path)
 }
 
 /// Removes the partial downloads of `file_name` that a killed process left in `dir`: those
@@ -99,14 +172,15 @@ pub fn fetch(
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<PathBuf, DataError> {
     let dest = dir.join(&remote.file_name);
-    if dest.is_file() && md5_file(&dest)? == remote.md5 {
+    if remote.checksum.verifies(&dest)? {
         return Ok(dest);
     }
     std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
     remove_stale_partials(dir, &remote.file_name);
     let failed = |reason: String| DataError::Download {
         url: remote.url.clone(),
-        reason,
+        dest: dest.clone(),
+        reason: format!("{reason} ({})", remote.instead),
     };
     // ureq waits forever by default: a stalled server must end in an error.
     let agent = ureq::Agent::config_builder()
@@ -114,11 +188,10 @@ pub fn fetch(
         .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .new_agent();
-    let response = agent.get(&remote.url).call().map_err(|e| {
-        failed(format!(
-            "{e} (offline? give the archive or directory with --data)"
-        ))
-    })?;
+    let response = agent
+        .get(&remote.url)
+        .call()
+        .map_err(|e| failed(e.to_string()))?;
     let total = response
         .headers()
         .get("content-length")
@@ -130,11 +203,15 @@ pub fn fetch(
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(DataError::io(dir))?;
-    let mut hasher = Md5::new();
+    let mut hasher = remote.checksum.hasher();
     let mut buf = vec![0u8; 1 << 16];
     let mut done = 0u64;
     loop {
-        let n = body.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+        let n = body.read(&mut buf).map_err(|e| {
+            failed(format!(
+                "{e} after {done} bytes (the partial file was removed)"
+            ))
+        })?;
         if n == 0 {
             break;
         }
@@ -144,13 +221,21 @@ pub fn fetch(
         done += n as u64;
         progress(done, total);
     }
-    let md5 = format!("{:x}", hasher.finalize());
-    if md5 != remote.md5 {
+    if let Some(total) = total.filter(|&total| total != done) {
         return Err(failed(format!(
-            "checksum mismatch: md5 {md5}, expected {} (the partial file was removed)",
-            remote.md5
+            "the server sent {done} of {total} bytes (the partial file was removed)"
         )));
     }
+    let digest = hasher.hex();
+    if !remote.checksum.matches(&digest) {
+        return Err(failed(format!(
+            "checksum mismatch: got {digest}, expected {} (the partial file was removed)",
+            remote.checksum
+        )));
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(DataError::io(tmp.path()))?;
     tmp.persist(&dest)
         .map_err(|e| DataError::io(&dest)(e.error))?;
     Ok(dest)
@@ -192,7 +277,7 @@ pub fn locate_cifar(
             let md5 = md5_file(path)?;
             let official = CifarVariant::ALL
                 .iter()
-                .any(|&v| Remote::cifar(v).md5 == md5);
+                .any(|&v| Remote::cifar(v).checksum.matches(&md5));
             if !official {
                 warning = Some(format!(
                     "{}: md5 {md5} is not that of an official CIFAR binary archive; using it as given",

@@ -84,10 +84,12 @@ pub enum DataError {
     #[error("{0} has no class folders (expected <root>/<class>/<image>)")]
     NoClasses(PathBuf),
     /// A download that failed or did not verify.
-    #[error("download of {url} failed: {reason}")]
+    #[error("download of {url} to {dest} failed: {reason}")]
     Download {
         /// The address.
         url: String,
+        /// Where the file was to be stored.
+        dest: PathBuf,
         /// What went wrong.
         reason: String,
     },

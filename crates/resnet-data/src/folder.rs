@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
+use image::{ImageDecoder, RgbImage};
 
 use crate::error::DataError;
 
@@ -182,13 +182,23 @@ impl ImageFolder {
     }
 }
 
-/// Decodes an image file to RGB; a file that is not a decodable image is an error naming it.
+/// Decodes an image file to RGB, turned upright as its EXIF orientation says (as a camera
+/// photo is shown); a file that is not a decodable image is an error naming it.
 pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
     let bytes = std::fs::read(path).map_err(DataError::io(path))?;
-    image::load_from_memory(&bytes)
-        .map(|image| image.into_rgb8())
-        .map_err(|e| DataError::CorruptImage {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+    let corrupt = |e: image::ImageError| DataError::CorruptImage {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(DataError::io(path))?;
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    // An unreadable orientation tag is no reason to refuse the pixels.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = image::DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(image.into_rgb8())
 }

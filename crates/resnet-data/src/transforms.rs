@@ -6,11 +6,12 @@
 //! multi-scale testing (shorter side in {224, 256, 384, 480, 640}).
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
+use image::imageops;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::antialias::resize_bilinear;
 use crate::error::DataError;
 use crate::resample::resized_crop;
 
@@ -18,8 +19,9 @@ use crate::resample::resized_crop;
 pub const MULTI_SCALES: [u32; 5] = [224, 256, 384, 480, 640];
 
 /// Resizes so that the shorter side is `size`, keeping the aspect ratio; the longer side is
-/// truncated to an integer, as torchvision's `Resize(size)` does. Triangle filter: bilinear
-/// when enlarging, antialiased when shrinking.
+/// truncated to an integer. This is torchvision's `Resize(size)` on a PIL image, pixel for
+/// pixel: Pillow's antialiased bilinear filter ([`resize_bilinear`]), the image unchanged when
+/// it already has that size.
 pub fn resize_shorter(image: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = image.dimensions();
     let longer = |long: u32, short: u32| (long as u64 * size as u64 / short as u64) as u32;
@@ -31,7 +33,7 @@ pub fn resize_shorter(image: &RgbImage, size: u32) -> RgbImage {
     if (nw, nh) == (w, h) {
         return image.clone();
     }
-    imageops::resize(image, nw.max(1), nh.max(1), FilterType::Triangle)
+    resize_bilinear(image, nw.max(1), nh.max(1))
 }
 
 /// The `size` x `size` crop with top-left corner `(x, y)`.

@@ -1,30 +1,9 @@
 //! Downloads verify their checksum and never leave a partial file in the cache; served from a
 //! one-shot HTTP server on the loopback interface (no outside network).
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
 use resnet_data::DataError;
-use resnet_data::download::{Remote, fetch, md5_file};
-
-/// Serves `body` once on 127.0.0.1 and returns the URL.
-fn serve_once(body: Vec<u8>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        if let Ok((mut stream, _)) = listener.accept() {
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    format!("http://{addr}/archive.tar.gz")
-}
+use resnet_data::download::{Checksum, Remote, fetch, md5_file};
+use resnet_testkit::http::{dead_url, serve_once};
 
 const BODY: &[u8] = b"pretend archive contents";
 
@@ -37,9 +16,10 @@ fn verified_download_lands_in_the_cache() {
         md5_file(&tmp).unwrap()
     };
     let remote = Remote {
-        url: serve_once(BODY.to_vec()),
+        url: serve_once(BODY.to_vec(), BODY.len(), "archive.tar.gz"),
         file_name: "archive.tar.gz".into(),
-        md5: expected_md5.clone(),
+        checksum: Checksum::Md5(expected_md5.clone()),
+        instead: "give it with --data".into(),
     };
     let cache = dir.path().join("cache");
     let mut seen = 0;
@@ -54,9 +34,10 @@ fn verified_download_lands_in_the_cache() {
 fn checksum_mismatch_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let remote = Remote {
-        url: serve_once(BODY.to_vec()),
+        url: serve_once(BODY.to_vec(), BODY.len(), "archive.tar.gz"),
         file_name: "archive.tar.gz".into(),
-        md5: "00000000000000000000000000000000".into(),
+        checksum: Checksum::Md5("00000000000000000000000000000000".into()),
+        instead: "give it with --data".into(),
     };
     let err = fetch(&remote, dir.path(), |_, _| ()).unwrap_err();
     assert!(matches!(err, DataError::Download { .. }), "{err}");
@@ -71,15 +52,11 @@ fn checksum_mismatch_leaves_nothing_behind() {
 #[test]
 fn unreachable_server_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let remote = Remote {
-        url: format!("http://127.0.0.1:{port}/x.tar.gz"),
+        url: dead_url("x.tar.gz"),
         file_name: "x.tar.gz".into(),
-        md5: "0".into(),
+        checksum: Checksum::Md5("0".into()),
+        instead: "give it with --data".into(),
     };
     let err = fetch(&remote, dir.path(), |_, _| ()).unwrap_err();
     assert!(err.to_string().contains("--data"), "{err}");

@@ -384,3 +384,30 @@ fn cifar_training_batches_are_seeded_and_cover_the_epoch() {
         assert!(first.image(i).contains(&own));
     }
 }
+
+/// Pillow 13's `Image.resize(size, BILINEAR)` (what torchvision's `Resize` runs on PIL images)
+/// of a synthetic 41x29 image to six sizes, made by a few lines of Python with Pillow
+/// (`tests/fixtures/pil_bilinear.bin`: the RGB bytes of each result, in order): equal byte for
+/// byte.
+#[test]
+fn antialiased_resize_is_pillows_bit_for_bit() {
+    use resnet_data::antialias::resize_bilinear;
+    let image = RgbImage::from_fn(41, 29, |x, y| {
+        Rgb([0, 1, 2].map(|c| ((37 * x + 91 * y + 53 * c + (x * y) % 17) % 256) as u8))
+    });
+    let expected = include_bytes!("fixtures/pil_bilinear.bin");
+    let mut at = 0;
+    for (w, h) in [(20, 14), (97, 61), (41, 7), (13, 29), (3, 2), (41, 29)] {
+        let len = (w * h * 3) as usize;
+        let ours = resize_bilinear(&image, w, h);
+        let differing = (ours.as_raw().iter().zip(&expected[at..at + len]))
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(
+            differing, 0,
+            "{w}x{h}: {differing} of {len} values differ from Pillow's"
+        );
+        at += len;
+    }
+    assert_eq!(at, expected.len());
+}

@@ -161,6 +161,18 @@ impl ResNet {
         Ok(self)
     }
 
+    /// Freezes the stem and the first `n` stages for fine-tuning (`n = 0`: the stem alone):
+    /// their parameters get no gradient, so the optimizer leaves them (weight decay included),
+    /// and their BN layers normalise with their running statistics, which stay as they are
+    /// (burn's [`Module::freeze`]). The classifier and the later stages train.
+    pub fn freeze_stages(mut self, n: usize) -> Self {
+        self.stem = self.stem.freeze();
+        self.stages = (self.stages.into_iter().enumerate())
+            .map(|(i, stage)| if i < n { stage.freeze() } else { stage })
+            .collect();
+        self
+    }
+
     /// The description this network was built from.
     pub fn config(&self) -> &ResNetConfig {
         &self.config

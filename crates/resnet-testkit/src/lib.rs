@@ -5,9 +5,18 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Tensor;
 
 pub mod cifar;
+pub mod http;
+
+/// Set to `1` (CI does), a fixture of `../shared` that is absent fails the test instead of
+/// skipping it: the parity and evaluation tests cannot pass without running.
+pub const REQUIRE_SHARED_ENV: &str = "RESNET_REQUIRE_SHARED";
 
 /// `../shared/<relative>` beside the repository (or `$RESNET_SHARED/<relative>`); `None`, with
 /// the reason printed, when it is absent, so that tests needing it skip visibly.
+///
+/// # Panics
+///
+/// When it is absent and `$RESNET_REQUIRE_SHARED` is `1`.
 pub fn shared(relative: &str) -> Option<PathBuf> {
     let root = std::env::var_os("RESNET_SHARED")
         .map(PathBuf::from)
@@ -15,6 +24,11 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
     let path = root.join(relative);
     if path.exists() {
         Some(path)
+    } else if std::env::var_os(REQUIRE_SHARED_ENV).is_some_and(|v| v == "1") {
+        panic!(
+            "{} is absent and {REQUIRE_SHARED_ENV}=1: this test needs ../shared",
+            path.display()
+        );
     } else {
         eprintln!(
             "SKIPPED: {} is absent (see ../shared/README.md)",

@@ -93,7 +93,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         let arch = args.arch.get(i).or(args.arch.first()).map(String::as_str);
         let model = load_model(arch, weights, None, &device)?.valid();
         let normalization = (Rgb::normalization(&args.mean, &args.std))
-            .or_else(|| StoredRun::read(weights).normalization)
+            .or(StoredRun::read(weights)?.normalization)
             .unwrap_or_else(|| Normalization::mean_image(mean_image.clone()));
         let label = args.labels.get(i).cloned().unwrap_or_else(|| {
             weights

@@ -3,10 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::Context;
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::download::locate_cifar;
+use resnet_data::metadata::RunMetadata;
 use resnet_data::{Cifar, ImageFolder, ImageSet, Normalization, TestProtocol};
+use resnet_model::record::{WeightsFormat, record_metadata};
 use resnet_model::{ResNet, load_model};
 
 use super::DeviceArgs;
@@ -130,7 +133,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 .fold_batch_norm())
         })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
-    let stored: Vec<StoredRun> = args.weights.iter().map(|w| StoredRun::read(w)).collect();
+    let stored = (args.weights.iter())
+        .map(|w| StoredRun::read(w))
+        .collect::<anyhow::Result<Vec<StoredRun>>>()?;
     let given = Rgb::normalization(&args.mean, &args.std);
     check_ensemble(&args.weights, &stored, args.split, given.is_some())?;
     // Else what the first network was trained with, when its record says.
@@ -267,17 +272,24 @@ pub(super) struct StoredRun {
 }
 
 impl StoredRun {
-    pub(super) fn read(weights: &Path) -> Self {
-        let Ok(metadata) = resnet_model::record::record_metadata(weights) else {
-            return Self::default();
-        };
-        let get = |key: &str| metadata.get(key).map(String::as_str);
-        Self {
-            normalization: get("resnet.normalization").and_then(|v| serde_json::from_str(v).ok()),
-            classes: get("resnet.classes").and_then(|v| serde_json::from_str(v).ok()),
-            seed: get("resnet.seed").and_then(|v| v.parse().ok()),
-            held_out: get("resnet.held_out").and_then(|v| v.parse().ok()),
+    /// Reads a record's [`RunMetadata`]; weights without one (PyTorch checkpoints, records
+    /// from elsewhere) have none. Metadata that is there but damaged is an error.
+    pub(super) fn read(weights: &Path) -> anyhow::Result<Self> {
+        if WeightsFormat::detect(weights)? != WeightsFormat::Burnpack {
+            return Ok(Self::default());
         }
+        let metadata = record_metadata(weights)?;
+        if !RunMetadata::present(&metadata) {
+            return Ok(Self::default());
+        }
+        let run =
+            RunMetadata::from_map(&metadata).with_context(|| format!("{}", weights.display()))?;
+        Ok(Self {
+            normalization: Some(run.normalization),
+            classes: Some(run.classes),
+            seed: Some(run.seed),
+            held_out: Some(run.held_out),
+        })
     }
 }
 
@@ -363,7 +375,7 @@ pub fn locate_data(source: &str) -> Result<PathBuf, resnet_data::DataError> {
 }
 
 /// A progress bar for a download (drawn only while bytes arrive).
-fn download_progress() -> impl FnMut(u64, Option<u64>) {
+pub(super) fn download_progress() -> impl FnMut(u64, Option<u64>) {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("downloading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")

@@ -1,11 +1,13 @@
 //! The `resnet` command-line program.
 
 mod analyze;
+mod classify;
 mod eval;
 mod infer;
 mod models;
 mod plot;
 pub mod train;
+mod weights;
 
 pub use eval::locate_data;
 
@@ -25,8 +27,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Classify photos: the top classes of each, with the preprocessing of the weights.
+    Classify(classify::ClassifyArgs),
     /// List every named network with its depth, parameters and multiply-adds.
     Models(models::ModelsArgs),
+    /// List the published weights: network, dataset, accuracy, size, preset.
+    Weights(weights::WeightsArgs),
     /// Run a network (eval mode) on a batch of images stored as a safetensors tensor.
     Infer(infer::InferArgs),
     /// Top-1 and top-5 error on CIFAR or an ImageNet-style folder (one network or an ensemble).
@@ -67,7 +73,9 @@ pub fn main() -> anyhow::Result<()> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Classify(args) => classify::run(args),
         Command::Models(args) => models::run(args),
+        Command::Weights(args) => weights::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),

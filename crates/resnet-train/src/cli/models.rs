@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use resnet_model::zoo;
+use resnet_pretrained::{PUBLISHED, embedded};
+use serde::Serialize;
 
 /// Arguments of `resnet models`.
 #[derive(Debug, clap::Args)]
@@ -21,21 +23,43 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
     }
 }
 
+/// A network's row: its shape and cost, and the published weights it loads.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    summary: zoo::ModelSummary,
+    /// Names of `resnet weights` for this network.
+    weights: Vec<&'static str>,
+}
+
 fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
-    let rows: Vec<zoo::ModelSummary> = zoo::named_models().iter().map(|m| m.summary()).collect();
+    let rows: Vec<Row> = (zoo::named_models().iter())
+        .map(|m| Row {
+            summary: m.summary(),
+            weights: (PUBLISHED.iter())
+                .filter(|w| w.arch == m.name)
+                .map(|w| w.name)
+                .chain((m.name == embedded::ARCH).then_some(embedded::NAME))
+                .collect(),
+        })
+        .collect();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(());
     }
     writeln!(
         out,
-        "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>10} {:>9}",
+        "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>10} {:>9}  weights",
         "name", "family", "depth", "block", "shortcut", "stride", "input", "params", "MACs"
     )?;
-    for r in rows {
+    for Row {
+        summary: r,
+        weights,
+    } in rows
+    {
         writeln!(
             out,
-            "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>9.2}M {:>8.3}G",
+            "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>9.2}M {:>8.3}G  {}",
             r.name,
             r.family,
             r.depth,
@@ -45,6 +69,7 @@ fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
             format!("{0}x{0}", r.input_size),
             r.params as f64 / 1e6,
             r.macs as f64 / 1e9,
+            weights.join(", "),
         )?;
     }
     Ok(())

@@ -2,20 +2,47 @@
 
 use std::path::{Path, PathBuf};
 
-use resnet_data::Cifar;
-use resnet_model::{Stem, resolve_arch, zoo};
+use burn::tensor::Device;
+use resnet_data::metadata::RunMetadata;
+use resnet_data::{Cifar, Normalization};
+use resnet_model::{ResNetConfig, Stem, resolve_arch, zoo};
+use resnet_pretrained::Classifier;
 
 use super::DeviceArgs;
-use super::eval::locate_data;
+use super::eval::{download_progress, locate_data};
 use crate::train::run::check_rgb;
-use crate::train::{DataKind, Progress, Recipe, Run, RunConfig, TrainError, TrainingData};
+use crate::train::{
+    DataKind, InitWeights, Progress, Recipe, Run, RunConfig, TrainError, TrainingData,
+};
+
+/// The weights a fine-tuning run starts from.
+struct Init {
+    weights: InitWeights,
+    /// The name the run gets.
+    arch: String,
+    /// Their network.
+    network: ResNetConfig,
+    /// How their inputs were normalised.
+    normalization: Normalization,
+}
 
 /// Arguments of `resnet train`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// Network name (see `resnet models`) or JSON config.
-    #[arg(long, required_unless_present = "resume")]
+    /// Network name (see `resnet models`) or JSON config; with `--init`, the weights' own by
+    /// default.
+    #[arg(long, required_unless_present_any = ["resume", "init"])]
     pub arch: Option<String>,
+    /// Fine-tune: start from these weights, a name of `resnet weights` (downloaded on first
+    /// use), the built-in `resnet20.cifar10-30ep`, or a file (PyTorch checkpoint or burn
+    /// record). The classifier is replaced when the data has other classes; inputs are
+    /// normalised as the weights were trained (their preset's mean and std).
+    #[arg(long)]
+    pub init: Option<String>,
+    /// With `--init`: the stem and the first N stages are not trained (no gradient; their BN
+    /// layers keep their running statistics). 0: the stem alone.
+    #[arg(long, requires = "init")]
+    pub freeze_stages: Option<usize>,
     /// Train the plain counterpart (no shortcuts) of `--arch`.
     #[arg(long)]
     pub plain: bool,
@@ -36,7 +63,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with_all = [
         "arch", "out", "plain", "zero_init_residual", "recipe", "epochs", "iterations",
         "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
-        "checkpoint_every", "eval_images",
+        "checkpoint_every", "eval_images", "init", "freeze_stages",
     ])]
     pub resume: Option<PathBuf>,
     /// Recipe: cifar, cifar-warmup (ResNet-110's warm-up) or imagenet. Default: the paper's
@@ -158,17 +185,47 @@ impl TrainArgs {
         Ok(r)
     }
 
+    /// The weights `--init` names: their file, network and normalisation.
+    fn init_weights(&self, spec: &str, device: &Device) -> anyhow::Result<Init> {
+        let path = resnet_pretrained::cache::locate(spec, download_progress())?;
+        let classifier = Classifier::from_file(&path, self.arch.as_deref(), device)?;
+        let arch = (self.arch.clone())
+            .or_else(|| resnet_pretrained::cache::network_name(spec, &path).map(String::from))
+            .or_else(|| {
+                let metadata = resnet_model::record::record_metadata(&path).ok()?;
+                RunMetadata::from_map(&metadata).ok().map(|run| run.arch)
+            })
+            .unwrap_or_else(|| "finetuned".into());
+        Ok(Init {
+            weights: InitWeights {
+                source: spec.to_string(),
+                path,
+            },
+            arch,
+            network: classifier.model().config().clone(),
+            normalization: classifier.preset().normalization.clone(),
+        })
+    }
+
     /// A new run's configuration and data.
-    fn new_run(&self) -> Result<(RunConfig, TrainingData), TrainError> {
-        let arch = self
-            .arch
-            .clone()
-            .expect("clap requires --arch without --resume");
+    fn new_run(&self, device: &Device) -> anyhow::Result<(RunConfig, TrainingData)> {
+        let init = match &self.init {
+            Some(spec) => Some(self.init_weights(spec, device)?),
+            None => None,
+        };
+        let arch = match (&self.arch, &init) {
+            (Some(arch), _) => arch.clone(),
+            (None, Some(init)) => init.arch.clone(),
+            (None, None) => unreachable!("clap requires --arch without --resume or --init"),
+        };
         let source = self
             .data
             .clone()
             .expect("clap requires --data without --resume");
-        let mut network = resolve_arch(&arch)?;
+        let mut network = match &init {
+            Some(init) => init.network.clone(),
+            None => resolve_arch(&arch)?,
+        };
         // Before the data is read (or downloaded).
         check_rgb(&arch, &network)?;
         let imagenet = network.stem == Stem::ImageNet;
@@ -183,7 +240,7 @@ impl TrainArgs {
         };
         let mut recipe = self.recipe(imagenet, depth)?;
         recipe.validate()?;
-        let data = load_data(
+        let mut data = load_data(
             &source,
             recipe.data,
             recipe.held_out,
@@ -191,6 +248,10 @@ impl TrainArgs {
             self.subset,
             self.eval_images,
         )?;
+        if let Some(init) = &init {
+            data = (data.with_normalization(init.normalization.clone()))
+                .map_err(|e| anyhow::anyhow!("--init {}: {e}", init.weights.source))?;
+        }
         if self.held_out.is_some_and(|n| n > 0) && Path::new(&source).join("val").is_dir() {
             eprintln!("note: {source} has a val/ folder (the validation set): no --held-out");
         }
@@ -202,6 +263,9 @@ impl TrainArgs {
         let config = RunConfig {
             subset: self.subset,
             eval_images: self.eval_images,
+            normalization: init.as_ref().map(|init| init.normalization.clone()),
+            init: init.map(|init| init.weights),
+            freeze_stages: self.freeze_stages,
             ..RunConfig::new(name, network, recipe, &data, source)?
         };
         Ok((config, data))
@@ -224,7 +288,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             }
             let source = args.data.clone().unwrap_or_else(|| config.data.clone());
             let r = &config.recipe;
-            let data = load_data(
+            let mut data = load_data(
                 &source,
                 r.data,
                 r.held_out,
@@ -232,10 +296,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 config.subset,
                 config.eval_images,
             )?;
+            if let Some(normalization) = &config.normalization {
+                data = data.with_normalization(normalization.clone())?;
+            }
             (config, data, dir.clone())
         }
         None => {
-            let (config, data) = args.new_run()?;
+            let (config, data) = args.new_run(&device)?;
             let dir = args
                 .out
                 .clone()

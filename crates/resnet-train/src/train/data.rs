@@ -236,6 +236,24 @@ impl TrainingData {
         }
     }
 
+    /// The same data with its inputs normalised by `normalization` instead (fine-tuning: as
+    /// the initial weights were trained), which must fit its images.
+    pub fn with_normalization(mut self, normalization: Normalization) -> Result<Self, DataError> {
+        let side = self.input_size();
+        normalization.check([3, side, side])?;
+        match &mut self {
+            Self::Cifar {
+                normalization: n, ..
+            }
+            | Self::Folder {
+                normalization: n, ..
+            } => {
+                *n = normalization;
+            }
+        }
+        Ok(self)
+    }
+
     /// The input size a trained network sees (32 for CIFAR, the crop for folders).
     pub fn input_size(&self) -> usize {
         match self {

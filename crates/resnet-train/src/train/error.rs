@@ -58,6 +58,14 @@ pub enum TrainError {
         /// Why.
         reason: String,
     },
+    /// Another process is writing the run directory.
+    #[error("{dir} is being written by another process{}: wait for it to end, or choose another --out", pid.map_or(String::new(), |p| format!(" (pid {p})")))]
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The holder's process id, when it wrote it.
+        pid: Option<u32>,
+    },
     /// A figure.
     #[error(transparent)]
     Figure(#[from] crate::figures::FigureError),

@@ -6,11 +6,13 @@
 //! - `metrics.csv`: one row per evaluation ([`MetricsRow`]);
 //! - `checkpoint/`: `model.bpk`, `optimizer.bpk`, `state.json`, replaced atomically;
 //! - `model.bpk`: the final network with its metadata (arch, class names, normalisation);
-//! - `curves.png`, `curves.svg`: training curves in the paper's style.
+//! - `curves.png`, `curves.svg`: training curves in the paper's style;
+//! - `.lock`: held by the process writing the run ([`lock::RunLock`]).
 
 pub mod checkpoint;
 pub mod data;
 pub(crate) mod error;
+pub mod lock;
 pub mod metrics;
 pub mod recipe;
 pub mod run;
@@ -20,4 +22,4 @@ pub use data::TrainingData;
 pub use error::TrainError;
 pub use metrics::{MetricsRow, read_metrics};
 pub use recipe::{DataKind, Recipe, Schedule, Warmup};
-pub use run::{Progress, Run, RunConfig, RunSummary};
+pub use run::{InitWeights, Progress, Run, RunConfig, RunSummary};

@@ -19,7 +19,11 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor};
 use burn::train::{TrainOutput, TrainStep};
 use indicatif::{ProgressBar, ProgressStyle};
+use resnet_data::Normalization;
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
+use resnet_data::metadata::RunMetadata;
+use resnet_model::pytorch::pytorch_num_classes;
+use resnet_model::record::{WeightsFormat, record_config};
 use resnet_model::{ClassificationBatch, ResNet, ResNetConfig};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +31,7 @@ use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
 use super::data::TrainingData;
 use super::error::with_causes;
+use super::lock::RunLock;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
@@ -51,6 +56,26 @@ pub struct RunConfig {
     pub train_images: usize,
     /// Iterations per epoch.
     pub iterations_per_epoch: u64,
+    /// `--init`: the weights the run started from (fine-tuning); else a fresh initialisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitWeights>,
+    /// `--freeze-stages`: the stem and this many first stages are not trained
+    /// ([`ResNet::freeze_stages`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_stages: Option<usize>,
+    /// The inputs' normalisation where it is not the data's own (mean image or ImageNet
+    /// statistics): the initial weights', when fine-tuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<Normalization>,
+}
+
+/// Weights a run starts from: their classifier is replaced when the data has other classes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitWeights {
+    /// As given: a name of `resnet weights` or a file.
+    pub source: String,
+    /// The file read (a PyTorch checkpoint or a burn record).
+    pub path: PathBuf,
 }
 
 impl RunConfig {
@@ -83,6 +108,9 @@ impl RunConfig {
             eval_images: None,
             train_images: data.train_len(),
             iterations_per_epoch,
+            init: None,
+            freeze_stages: None,
+            normalization: None,
         })
     }
 }
@@ -153,20 +181,15 @@ impl std::fmt::Display for RunSummary {
 /// Metadata stored with every checkpoint and the final network, so that it can be evaluated
 /// without flags.
 fn metadata(run: &Run) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("resnet.arch".into(), run.config.arch.clone()),
-        (
-            "resnet.classes".into(),
-            serde_json::to_string(run.data.class_names()).expect("names serialise"),
-        ),
-        (
-            "resnet.normalization".into(),
-            serde_json::to_string(run.data.normalization()).expect("normalisation serialises"),
-        ),
+    RunMetadata {
+        arch: run.config.arch.clone(),
+        classes: run.data.class_names().to_vec(),
+        normalization: run.data.normalization().clone(),
         // The train/val split, so that `resnet eval --split val` scores the same images.
-        ("resnet.seed".into(), run.config.recipe.seed.to_string()),
-        ("resnet.held_out".into(), run.data.held_out().to_string()),
-    ])
+        seed: run.config.recipe.seed,
+        held_out: run.data.held_out(),
+    }
+    .to_map()
 }
 
 impl Run<'_> {
@@ -180,6 +203,7 @@ impl Run<'_> {
                 "a plateau schedule needs validation images (a val/ folder or --held-out N)".into(),
             ));
         }
+        let _lock = RunLock::acquire(&self.dir)?;
         if checkpoint::latest(&self.dir).is_some() {
             return Err(TrainError::Config(format!(
                 "{} already holds a run; resume it (--resume) or choose another --out",
@@ -190,7 +214,10 @@ impl Run<'_> {
         self.write_config()?;
         let device = self.device.clone().autodiff();
         device.seed(self.config.recipe.seed);
-        let model = self.config.network.init(&device)?;
+        let model = match &self.config.init {
+            Some(init) => self.initial_weights(init, &device)?,
+            None => self.config.network.init(&device)?,
+        };
         let state = RunState {
             iteration: 0,
             schedule: LrSchedule::new(&self.config.recipe),
@@ -209,6 +236,10 @@ impl Run<'_> {
             dir: self.dir.clone(),
             reason,
         };
+        if !self.dir.is_dir() {
+            return Err(refuse("no such directory".into()));
+        }
+        let _lock = RunLock::acquire(&self.dir)?;
         let dir =
             checkpoint::latest(&self.dir).ok_or_else(|| refuse("no checkpoint in it".into()))?;
         let stored = Self::read_config(&self.dir)?;
@@ -262,6 +293,22 @@ impl Run<'_> {
         self.train(loaded.model, loaded.optimizer, loaded.state, rows)
     }
 
+    /// The network of `init`'s weights, with a new classifier for the data's classes unless
+    /// it already has that many outputs.
+    fn initial_weights(&self, init: &InitWeights, device: &Device) -> Result<ResNet, TrainError> {
+        let classes = match WeightsFormat::detect(&init.path)? {
+            WeightsFormat::PyTorch => pytorch_num_classes(&init.path)?,
+            WeightsFormat::Burnpack => record_config(&init.path)?.map(|c| c.num_classes),
+        };
+        let mut network = self.config.network.clone();
+        network.num_classes = classes.unwrap_or(network.num_classes);
+        let model = network.init(device)?.load_weights(&init.path)?;
+        match model.config().num_classes == self.config.network.num_classes {
+            true => Ok(model),
+            false => Ok(model.with_num_classes(self.config.network.num_classes)?),
+        }
+    }
+
     /// Writes the run's `run.json` (at the start, and when a resumed run changes it).
     pub fn write_config(&self) -> Result<(), TrainError> {
         let json = serde_json::to_vec_pretty(&self.config).expect("the run config serialises");
@@ -285,6 +332,10 @@ impl Run<'_> {
         mut state: RunState,
         mut rows: Vec<MetricsRow>,
     ) -> Result<RunSummary, TrainError> {
+        // Fine-tuning: applied at every start and resume (the flags are not in checkpoints).
+        if let Some(n) = self.config.freeze_stages {
+            model = model.freeze_stages(n);
+        }
         let recipe = &self.config.recipe;
         let per_epoch = self.config.iterations_per_epoch;
         if per_epoch == 0 {

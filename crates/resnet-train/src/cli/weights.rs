@@ -1,0 +1,101 @@
+//! `resnet weights`: the published checkpoints as a table or JSON.
+
+use std::io::Write;
+
+use resnet_model::zoo;
+use resnet_pretrained::cache::cache_dir;
+use resnet_pretrained::{PUBLISHED, PublishedWeights, embedded};
+use serde::Serialize;
+
+/// Arguments of `resnet weights`.
+#[derive(Debug, clap::Args)]
+pub struct WeightsArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row: a checkpoint, its network's size and whether it is cached here.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    weights: &'a PublishedWeights,
+    /// The network's parameters.
+    params: u64,
+    /// The preset's shorter side after resizing.
+    resize: u32,
+    /// The preset's crop (the network's input side).
+    crop: u32,
+    /// Where the verified file is on this machine, if it is.
+    cached: Option<String>,
+}
+
+/// Prints the registry. Output piped into a reader that stops early is not an error.
+pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
+    let cache = cache_dir();
+    let rows = PUBLISHED
+        .iter()
+        .map(|weights| {
+            let config = zoo::config_for(weights.arch)?;
+            let side = config.native_input_size();
+            let cost = config.plan()?.cost(side, side);
+            let cached = weights.find_cached(&cache)?;
+            let preset = weights.preset.preset();
+            Ok(Row {
+                weights,
+                params: cost.params,
+                resize: preset.resize,
+                crop: preset.crop,
+                cached: cached.map(|p| p.display().to_string()),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match print(&args, &rows, &mut std::io::stdout().lock()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
+}
+
+fn print(args: &WeightsArgs, rows: &[Row], out: &mut impl Write) -> std::io::Result<()> {
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(rows)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<29} {:<15} {:<12} {:>6} {:>6} {:>8} {:>6} {:>8}  {:<9}  cached",
+        "name", "network", "dataset", "top-1", "top-5", "params", "GMACs", "size", "preset"
+    )?;
+    for row in rows {
+        let w = row.weights;
+        let size = match (w.size_bytes, w.size_mib) {
+            (Some(bytes), _) => format!("{:.1}M", bytes as f64 / (1 << 20) as f64),
+            (None, Some(mib)) => format!("{mib:.1}M"),
+            (None, None) => "-".into(),
+        };
+        writeln!(
+            out,
+            "{:<29} {:<15} {:<12} {:>6.2} {:>6} {:>7.2}M {:>6} {:>8}  {:<9}  {}",
+            w.name,
+            w.arch,
+            serde_json::to_value(w.dataset)?
+                .as_str()
+                .unwrap_or_default(),
+            w.top1,
+            w.top5.map_or("-".into(), |v| format!("{v:.2}")),
+            row.params as f64 / 1e6,
+            w.gmacs.map_or("-".into(), |v| format!("{v:.2}")),
+            size,
+            format!("{}/{}", row.resize, row.crop),
+            if row.cached.is_some() { "yes" } else { "no" },
+        )?;
+    }
+    writeln!(
+        out,
+        "\nBuilt in (no download): {} (the default of `resnet classify`). Accuracies are the \
+         publishers' (ImageNet-1k val, single crop; CIFAR-10 test). Cache: {}",
+        embedded::NAME,
+        cache_dir().display()
+    )?;
+    Ok(())
+}
