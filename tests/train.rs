@@ -2,63 +2,15 @@
 //! diverging run stops with a clear error and keeps its checkpoint, and a run leaves its
 //! files (config, metrics, checkpoint, final model, figures).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{assert_same_run, check, checkpoint_iteration, resnet, train_args};
 use resnet::model::record::load_record_file;
 use resnet::train::train::read_metrics;
 use resnet_testkit::cifar::write_cifar10;
 use resnet_testkit::module_values;
-
-fn resnet() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resnet"));
-    command.env("BURN_DEVICE", "flex");
-    command
-}
-
-/// A short ResNet-20 run on 5 x 64 generated images: 18 batches of 16 per epoch, so 40
-/// iterations cross two epoch boundaries. `extra` flags come first and replace the defaults
-/// they name (`--arch` too).
-fn train_args(data: &Path, out: &Path, extra: &str) -> Vec<String> {
-    let defaults = [
-        ("--arch", "resnet20"),
-        ("--iterations", "40"),
-        ("--batch-size", "16"),
-        ("--eval-every", "10"),
-        ("--checkpoint-every", "4"),
-        ("--held-out", "32"),
-        ("--seed", "7"),
-    ];
-    let mut v: Vec<String> = ["train", "--quiet"]
-        .into_iter()
-        .chain(extra.split_whitespace())
-        .map(String::from)
-        .collect();
-    for (flag, value) in defaults {
-        if !extra.contains(flag) {
-            v.extend([flag.to_string(), value.to_string()]);
-        }
-    }
-    v.extend(["--data".into(), data.display().to_string()]);
-    v.extend(["--out".into(), out.display().to_string()]);
-    v
-}
-
-fn check(output: Output) -> Output {
-    assert!(
-        output.status.success(),
-        "resnet failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn checkpoint_iteration(run: &Path) -> Option<u64> {
-    let state = std::fs::read(run.join("checkpoint/state.json")).ok()?;
-    let state: serde_json::Value = serde_json::from_slice(&state).ok()?;
-    state["iteration"].as_u64()
-}
 
 #[test]
 fn resume_after_kill_equals_an_uninterrupted_run() {
@@ -104,38 +56,7 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
     let args = ["train", "--quiet", "--resume", resumed.to_str().unwrap()];
     check(resnet().args(args).output().unwrap());
 
-    let device = burn::tensor::Device::flex();
-    let load =
-        |run: &Path| module_values(&load_record_file(run.join("model.bpk"), &device).unwrap());
-    let (a, b) = (load(&whole), load(&resumed));
-    assert_eq!(a.len(), b.len());
-    for (i, (ta, tb)) in a.iter().zip(&b).enumerate() {
-        // Bit for bit: compare the bit patterns, not the values with a tolerance.
-        let bits = |t: &(Vec<usize>, Vec<f32>)| t.1.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert!(
-            ta.0 == tb.0 && bits(ta) == bits(tb),
-            "tensor {i} differs after resuming from iteration {killed_at}"
-        );
-    }
-    let (ma, mb) = (
-        read_metrics(&whole.join("metrics.csv")).unwrap(),
-        read_metrics(&resumed.join("metrics.csv")).unwrap(),
-    );
-    let key = |m: &[resnet::train::train::MetricsRow]| {
-        m.iter()
-            .map(|r| {
-                (
-                    r.iteration,
-                    r.lr,
-                    r.train_loss,
-                    r.train_error,
-                    r.val_error,
-                    r.test_error,
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(key(&ma), key(&mb));
+    let (_, ma) = assert_same_run(&whole, &resumed, &format!("resumed from {killed_at}"));
     assert_eq!(ma.len(), 4);
     println!("resumed from iteration {killed_at} of 40: final weights identical");
 

@@ -267,8 +267,9 @@ fn read_archive_files(archive: &Path) -> Result<BTreeMap<String, Vec<u8>>, DataE
             Some(name) if wanted(name) => name.to_string(),
             _ => continue,
         };
-        // The header's size is only a hint: a corrupt one must not allocate terabytes.
-        let mut bytes = Vec::with_capacity((entry.size() as usize).min(256 << 20));
+        // The header's size is only a hint: a corrupt one must not allocate gigabytes. 32 MiB
+        // holds a CIFAR-10 batch (30.7 MB) at once; larger files grow as they are read.
+        let mut bytes = Vec::with_capacity((entry.size() as usize).min(32 << 20));
         entry.read_to_end(&mut bytes).map_err(corrupt)?;
         files.insert(name, bytes);
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use image::{ImageDecoder, RgbImage};
 
 use crate::error::DataError;
+use crate::split::held_out_indices;
 
 /// File extensions read as images (case-insensitive).
 pub const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "bmp", "webp", "ppm"];
@@ -32,7 +33,8 @@ pub struct ImageFolder {
     pub ignored: Vec<PathBuf>,
 }
 
-fn is_image(path: &Path) -> bool {
+/// Whether `path` names an image by its extension (one of [`IMAGE_EXTENSIONS`], any case).
+pub fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
@@ -55,6 +57,22 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 }
 
 impl ImageFolder {
+    /// Sets `held_out` of the images aside ([`held_out_indices`]): (the rest, the held-out
+    /// ones), each with all the classes. The split of a tree without `val/`
+    /// ([`FolderSplit`](crate::FolderSplit)), which `resnet eval` repeats.
+    pub fn hold_out(&self, held_out: usize, seed: u64) -> Result<(Self, Self), DataError> {
+        let (kept, held) = held_out_indices(self.samples.len(), held_out, seed)?;
+        let part = |indices: Vec<usize>| Self {
+            classes: self.classes.clone(),
+            samples: indices
+                .into_iter()
+                .map(|i| self.samples[i].clone())
+                .collect(),
+            ignored: self.ignored.clone(),
+        };
+        Ok((part(kept), part(held)))
+    }
+
     /// Reads a class-folder tree: one sub-directory per class (sorted by name), images inside.
     /// Non-image files are listed in [`ignored`](Self::ignored); a class folder without images
     /// is an error.

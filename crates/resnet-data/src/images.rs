@@ -1,10 +1,7 @@
 //! [`ImageSet`]: labelled images of one size, as contiguous `u8` CHW planes.
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
-
 use crate::error::DataError;
+use crate::split::held_out_indices;
 
 /// Labelled images of one shape `[channels, height, width]`, stored as `u8` planes.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,20 +94,13 @@ impl ImageSet {
         set
     }
 
-    /// Splits off `held_out` images for validation: a seeded random permutation, whose last
-    /// `held_out` images are the validation set and the rest the training set (not
-    /// stratified: with balanced classes each class gets about its share of the held-out images).
+    /// Splits off `held_out` images for validation ([`held_out_indices`]): a seeded random
+    /// permutation, whose last `held_out` images are the validation set and the rest the
+    /// training set (not stratified: with balanced classes each class gets about its share of
+    /// the held-out images); with `held_out` 0, every image in order and an empty set.
     pub fn split(&self, held_out: usize, seed: u64) -> Result<(ImageSet, ImageSet), DataError> {
-        if held_out >= self.len() {
-            return Err(DataError::Invalid(format!(
-                "cannot hold out {held_out} of {} images",
-                self.len()
-            )));
-        }
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let (train, val) = order.split_at(self.len() - held_out);
-        Ok((self.subset(train), self.subset(val)))
+        let (train, val) = held_out_indices(self.len(), held_out, seed)?;
+        Ok((self.subset(&train), self.subset(&val)))
     }
 
     /// The per-pixel mean image (`[C, H, W]`, in [0, 1] units): what the paper subtracts.

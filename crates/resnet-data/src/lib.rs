@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod preset;
 pub mod protocol;
 pub mod resample;
+pub mod split;
 pub mod transforms;
 
 pub use cifar::{Cifar, CifarVariant};
@@ -37,3 +38,4 @@ pub use images::ImageSet;
 pub use normalize::Normalization;
 pub use preset::Preset;
 pub use protocol::TestProtocol;
+pub use split::{FolderLayout, FolderSplit};

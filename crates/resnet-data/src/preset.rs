@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
 use crate::normalize::Normalization;
-use crate::transforms::{center_crop, resize_shorter, to_chw};
+use crate::transforms::{resized_center_crop, to_chw};
 
 /// Shorter side resized to `resize` (antialiased bilinear), central `crop` x `crop`, pixels to
 /// [0, 1], then `normalization`: torchvision's `ImageClassification` preset, which its
@@ -58,7 +58,7 @@ impl Preset {
 
     /// The `u8` view the network sees: resized and cropped (before normalisation).
     pub fn view(&self, image: &RgbImage) -> RgbImage {
-        center_crop(&resize_shorter(image, self.resize), self.crop)
+        resized_center_crop(image, self.resize, self.crop)
     }
 
     /// The network's input for `image`: `[3, crop, crop]` values, channel-major. The preset must

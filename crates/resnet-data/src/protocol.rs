@@ -4,7 +4,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::transforms::{MULTI_SCALES, center_crop, resize_shorter, ten_crop};
+use crate::transforms::{MULTI_SCALES, resize_shorter, resized_center_crop, ten_crop};
 
 /// How a test image is presented to the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,10 +61,7 @@ impl TestProtocol {
         match self {
             Self::AsIs => vec![image.clone()],
             Self::CenterCrop { resize, crop } => {
-                vec![center_crop(
-                    &resize_shorter(image, (*resize).max(*crop)),
-                    *crop,
-                )]
+                vec![resized_center_crop(image, *resize, *crop)]
             }
             Self::TenCrop { resize, crop } => {
                 ten_crop(&resize_shorter(image, (*resize).max(*crop)), *crop)

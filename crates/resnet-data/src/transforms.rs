@@ -67,6 +67,12 @@ pub fn center_crop(image: &RgbImage, size: u32) -> RgbImage {
     crop(image, offset(w), offset(h), size)
 }
 
+/// torchvision's single-crop evaluation view, `CenterCrop(crop)` after `Resize(resize)`: the
+/// shorter side resized to `resize` (at least `crop`), then the central `crop` x `crop`.
+pub fn resized_center_crop(image: &RgbImage, resize: u32, crop: u32) -> RgbImage {
+    center_crop(&resize_shorter(image, resize.max(crop)), crop)
+}
+
 /// The standard 10-crop: the four corners and the centre, then the same five mirrored.
 ///
 /// # Panics

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 /// Bytes of one CIFAR image (3 x 32 x 32).
 pub const IMAGE_BYTES: usize = 3 * 32 * 32;
 
+/// CIFAR-10's `batches.meta.txt`.
+const CLASS_NAMES: &str = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
+
 /// A CIFAR-10 record: label, then R, G, B planes filled with `label`, `label + 1`, ...
 pub fn record(label: u8, index: usize) -> Vec<u8> {
     let mut r = vec![label];
@@ -32,7 +35,34 @@ pub fn write_cifar10(dir: &Path, per_batch: usize, test_records: usize) -> PathB
         .unwrap();
     }
     std::fs::write(root.join("test_batch.bin"), batch(test_records, 0)).unwrap();
-    let names = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
-    std::fs::write(root.join("batches.meta.txt"), names).unwrap();
+    std::fs::write(root.join("batches.meta.txt"), CLASS_NAMES).unwrap();
     root
+}
+
+/// The bytes of an uncompressed tar holding a CIFAR-10 archive's files
+/// (`cifar-10-batches-bin/...`), `per_batch` records per training batch.
+pub fn cifar10_tar(per_batch: usize, test_records: usize) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("cifar-10-batches-bin/{name}"), bytes)
+            .unwrap();
+    };
+    for i in 1..=5 {
+        add(&format!("data_batch_{i}.bin"), &batch(per_batch, i * 100));
+    }
+    add("test_batch.bin", &batch(test_records, 0));
+    add("batches.meta.txt", CLASS_NAMES.as_bytes());
+    tar.into_inner().unwrap()
+}
+
+/// `bytes` gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
 }

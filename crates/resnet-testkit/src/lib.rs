@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Tensor;
 
 pub mod cifar;
+pub mod fuzz;
 pub mod http;
 
 /// Set to `1` (CI does), a fixture of `../shared` that is absent fails the test instead of

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use resnet_data::folder::{IMAGE_EXTENSIONS, decode};
+use resnet_data::folder::{decode, is_image};
 use resnet_pretrained::{Classifier, Prediction, embedded};
 use serde::Serialize;
 
@@ -74,11 +74,6 @@ fn image_files(inputs: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, bool)> {
         files.extend(found);
     }
     Ok((files, walked))
-}
-
-fn is_image(path: &Path) -> bool {
-    (path.extension().and_then(|e| e.to_str()))
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Runs `resnet classify`. Files that cannot be decoded are reported and skipped; the exit

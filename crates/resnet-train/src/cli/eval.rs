@@ -8,13 +8,12 @@ use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::download::locate_cifar;
 use resnet_data::metadata::RunMetadata;
-use resnet_data::{Cifar, ImageFolder, ImageSet, Normalization, TestProtocol};
+use resnet_data::{Cifar, FolderLayout, FolderSplit, ImageFolder, Normalization, TestProtocol};
 use resnet_model::record::{WeightsFormat, record_metadata};
 use resnet_model::{ResNet, load_model};
 
 use super::DeviceArgs;
 use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
-use crate::train::data::hold_out;
 
 /// Arguments of `resnet eval`.
 #[derive(Debug, clap::Args)]
@@ -199,13 +198,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             // Weights from elsewhere (no stored split) were trained on all of them.
             Split::Train => stored_split.unwrap_or(0),
         };
-        let (train, val) = match held_out {
-            0 => {
-                let none = ImageSet::with_capacity(0, cifar.train.shape, cifar.train.classes);
-                (cifar.train, none)
-            }
-            n => cifar.train.split(n, seed)?,
-        };
+        let (train, val) = cifar.train.split(held_out, seed)?;
         settings.normalization =
             per_channel.unwrap_or_else(|| Normalization::mean_image(train.mean_image()));
         let images = match args.split {
@@ -322,28 +315,20 @@ fn check_class_names(
 
 /// The class folders to score: the tree's `val/` (test and val) or `train/`; in a tree
 /// without `val/`, the run's `held_out` images of its training images (a plain tree is its
-/// own test set) or, for `--split train`, the rest.
+/// own test set) or, for `--split train`, the rest: the split training made ([`FolderSplit`]).
 fn folder_split(
     data: &Path,
     split: Split,
     held_out: usize,
     seed: u64,
 ) -> anyhow::Result<ImageFolder> {
-    let (train_dir, val_dir) = (data.join("train"), data.join("val"));
-    if val_dir.is_dir() {
-        if split != Split::Train {
-            return Ok(ImageFolder::open(val_dir)?);
+    let layout = FolderLayout::of(data);
+    match (layout, split) {
+        (FolderLayout::TrainVal | FolderLayout::ValOnly, Split::Test | Split::Val) => {
+            return Ok(ImageFolder::open(data.join("val"))?);
         }
-        anyhow::ensure!(
-            train_dir.is_dir(),
-            "{} has no train/ folder",
-            data.display()
-        );
-        return Ok(ImageFolder::open(train_dir)?);
-    }
-    let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { data })?;
-    match (split, held_out) {
-        (Split::Test, _) if !train_dir.is_dir() => {
+        (FolderLayout::Plain, Split::Test) => {
+            let all = ImageFolder::open(data)?;
             if held_out > 0 {
                 eprintln!(
                     "note: scoring all {} images of {}; if the network was trained on this \
@@ -352,15 +337,19 @@ fn folder_split(
                     data.display()
                 );
             }
-            Ok(all)
+            return Ok(all);
         }
-        (Split::Train, 0) => Ok(all),
-        (_, 0) => anyhow::bail!(
-            "{} has no val/ folder to evaluate, and no held-out split (--val-size)",
-            data.display()
-        ),
-        (Split::Train, n) => Ok(hold_out(&all, n, seed)?.0),
-        (_, n) => Ok(hold_out(&all, n, seed)?.1),
+        _ => {}
+    }
+    let FolderSplit { train, val, .. } = FolderSplit::open(data, held_out, seed)?;
+    match split {
+        Split::Train => Ok(train),
+        _ => val.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} has no val/ folder to evaluate, and no held-out split (--val-size)",
+                data.display()
+            )
+        }),
     }
 }
 

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use resnet_model::load_model;
@@ -60,8 +59,8 @@ pub fn run(args: InferArgs) -> anyhow::Result<()> {
         .collect();
     let logits = Tensor::cat(logits, 0).into_data();
     let elapsed = start.elapsed().as_secs_f64();
-    write_tensors(&args.output, &[("logits", logits)])
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    // The error names the file.
+    write_tensors(&args.output, &[("logits", logits)])?;
     eprintln!(
         "{n} image(s) of {h}x{w} on {spec} in {elapsed:.2}s ({:.1} images/s) -> {}",
         n as f64 / elapsed,

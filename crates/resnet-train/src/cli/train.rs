@@ -253,10 +253,15 @@ impl TrainArgs {
                 .map_err(|e| anyhow::anyhow!("--init {}: {e}", init.weights.source))?;
         }
         if self.held_out.is_some_and(|n| n > 0) && Path::new(&source).join("val").is_dir() {
-            eprintln!("note: {source} has a val/ folder (the validation set): no --held-out");
+            (self.progress()).note(&format!(
+                "note: {source} has a val/ folder (the validation set): no --held-out"
+            ));
         }
         if imagenet != (recipe.data == DataKind::ImageNet) {
-            eprintln!("note: training {name} with the {} recipe", recipe.name);
+            (self.progress()).note(&format!(
+                "note: training {name} with the {} recipe",
+                recipe.name
+            ));
         }
         let per_epoch = data.iterations_per_epoch(recipe.batch_size);
         recipe = recipe.scaled_to_length(self.epochs, self.iterations, per_epoch);
@@ -279,8 +284,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(dir) => {
             let mut config = Run::read_config(dir)?;
             if let Some(lr) = args.lr {
+                // A change to run.json: shown in every mode, `--quiet` too.
                 eprintln!(
-                    "changing the run's base learning rate from {} to {lr}",
+                    "warning: changing the run's base learning rate from {} to {lr}",
                     config.recipe.lr
                 );
                 config.recipe.lr = lr;
@@ -318,24 +324,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         eval_batch_size: args.eval_batch_size as usize,
         progress: args.progress(),
     };
-    if args.progress() != Progress::Quiet {
-        let r = &run.config.recipe;
-        eprintln!(
-            "{} {}: {} iterations of batch {} ({:.1} epochs of {} images), recipe {}, into {}",
-            if args.resume.is_some() {
-                "resuming"
-            } else {
-                "training"
-            },
-            run.config.arch,
-            r.iterations,
-            r.batch_size,
-            r.iterations as f64 / run.config.iterations_per_epoch.max(1) as f64,
-            run.config.train_images,
-            r.name,
-            run.dir.display()
-        );
-    }
+    let r = &run.config.recipe;
+    args.progress().note(&format!(
+        "{} {}: {} iterations of batch {} ({:.1} epochs of {} images), recipe {}, into {}",
+        if args.resume.is_some() {
+            "resuming"
+        } else {
+            "training"
+        },
+        run.config.arch,
+        r.iterations,
+        r.batch_size,
+        r.iterations as f64 / run.config.iterations_per_epoch.max(1) as f64,
+        run.config.train_images,
+        r.name,
+        run.dir.display()
+    ));
     let summary = match args.resume {
         Some(_) => run.resume()?,
         None => run.start()?,

@@ -67,25 +67,32 @@ pub fn save(
         fs::remove_dir_all(&staging).map_err(TrainError::io(&staging))?;
     }
     fs::create_dir_all(&staging).map_err(TrainError::io(&staging))?;
-    // `valid` folds BN's pending running-statistics update in (burn's `RunningState` stores
-    // the latest update per thread and applies it lazily); saving the training module
-    // directly would write statistics one iteration old.
-    model.valid().save_record(staging.join(MODEL), metadata)?;
-    let optimizer_path = staging.join(OPTIMIZER);
-    optimizer
-        .save(&optimizer_path)
-        .map_err(|e| TrainError::Optimizer {
-            path: optimizer_path.clone(),
-            reason: e.to_string(),
-        })?;
-    for file in [MODEL, OPTIMIZER] {
-        let path = staging.join(file);
-        fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(TrainError::io(&path))?;
+    let written = (|| -> Result<(), TrainError> {
+        // `valid` folds BN's pending running-statistics update in (burn's `RunningState` stores
+        // the latest update per thread and applies it lazily); saving the training module
+        // directly would write statistics one iteration old.
+        model.valid().save_record(staging.join(MODEL), metadata)?;
+        let optimizer_path = staging.join(OPTIMIZER);
+        optimizer
+            .save(&optimizer_path)
+            .map_err(|e| TrainError::Optimizer {
+                path: optimizer_path.clone(),
+                reason: e.to_string(),
+            })?;
+        for file in [MODEL, OPTIMIZER] {
+            let path = staging.join(file);
+            fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(TrainError::io(&path))?;
+        }
+        let json = serde_json::to_vec_pretty(state).expect("the run state serialises");
+        write_atomically(&staging.join(STATE), &json)
+    })();
+    if let Err(e) = written {
+        // A write that failed (e.g. a full disk) leaves no half-written checkpoint behind.
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
     }
-    let json = serde_json::to_vec_pretty(state).expect("the run state serialises");
-    write_atomically(&staging.join(STATE), &json)?;
 
     // Swap in: current -> previous, staging -> current, drop previous. A crash between the
     // renames leaves `checkpoint.old` complete, which `latest` falls back to.
@@ -101,6 +108,25 @@ pub fn save(
     fs::rename(&staging, &current).map_err(TrainError::io(&staging))?;
     if previous.exists() {
         fs::remove_dir_all(&previous).map_err(TrainError::io(&previous))?;
+    }
+    Ok(())
+}
+
+/// Removes what a killed process was writing in `run_dir`: a staged checkpoint, scratch files
+/// of result writes (`*.partial`) and of burnpack writes (`*.<pid>-<n>.tmp`). Call it only
+/// while holding the run's lock: then no live process writes them.
+pub fn clear_scratch(run_dir: &Path) -> Result<(), TrainError> {
+    let staging = run_dir.join(STAGING);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(TrainError::io(&staging))?;
+    }
+    let entries = fs::read_dir(run_dir).map_err(TrainError::io(run_dir))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && (name.ends_with(".partial") || name.ends_with(".tmp")) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(TrainError::io(&path))?;
+        }
     }
     Ok(())
 }

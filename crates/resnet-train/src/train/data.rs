@@ -4,13 +4,12 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use resnet_data::augment::PadCropFlip;
 use resnet_data::pipeline::{CifarTrainBatches, batch_seed, epoch_order, imagenet_train_batch};
 use resnet_data::transforms::{PcaLighting, ScaleAugment};
-use resnet_data::{Cifar, DataError, ImageFolder, ImageSet, Normalization, TestProtocol};
+use resnet_data::{
+    Cifar, DataError, FolderSplit, ImageFolder, ImageSet, Normalization, TestProtocol,
+};
 use resnet_model::ResNet;
 
 use crate::eval::{
@@ -67,12 +66,8 @@ impl TrainingData {
     /// CIFAR with `held_out` training images set aside for validation (seeded split); the
     /// per-pixel mean is taken over the remaining training images.
     pub fn cifar(cifar: Cifar, held_out: usize, seed: u64) -> Result<Self, DataError> {
-        let (train, val) = if held_out > 0 {
-            let (train, val) = cifar.train.split(held_out, seed)?;
-            (train, Some(val))
-        } else {
-            (cifar.train, None)
-        };
+        let (train, val) = cifar.train.split(held_out, seed)?;
+        let val = (held_out > 0).then_some(val);
         let normalization = Normalization::mean_image(train.mean_image());
         Ok(Self::Cifar {
             train,
@@ -86,28 +81,13 @@ impl TrainingData {
 
     /// A class-folder tree: `root/train` and `root/val` when both exist (with the same
     /// classes), else `root/train` (or `root` itself) with `held_out` images set aside
-    /// (seeded) for validation.
+    /// (seeded) for validation ([`FolderSplit`]).
     pub fn folder(root: &Path, held_out: usize, seed: u64) -> Result<Self, DataError> {
-        let (train_dir, val_dir) = (root.join("train"), root.join("val"));
-        let (train, val, held_out) = if val_dir.is_dir() {
-            if !train_dir.is_dir() {
-                return Err(DataError::Invalid(format!(
-                    "{} has a val/ folder but no train/ folder",
-                    root.display()
-                )));
-            }
-            let (train, val) = (ImageFolder::open(train_dir)?, ImageFolder::open(val_dir)?);
-            same_classes(&train, &val)?;
-            (train, Some(val), 0)
-        } else {
-            let all = ImageFolder::open(if train_dir.is_dir() { &train_dir } else { root })?;
-            if held_out == 0 {
-                (all, None, 0)
-            } else {
-                let (train, val) = hold_out(&all, held_out, seed)?;
-                (train, Some(val), held_out)
-            }
-        };
+        let FolderSplit {
+            train,
+            val,
+            held_out,
+        } = FolderSplit::open(root, held_out, seed)?;
         Ok(Self::Folder {
             train,
             val,
@@ -354,56 +334,4 @@ impl TrainingData {
             }
         }
     }
-}
-
-/// Sets `held_out` of `all`'s images aside (a seeded shuffle): (the rest, the held-out
-/// ones). The split a run makes of a tree without `val/`; `resnet eval` repeats it.
-pub fn hold_out(
-    all: &ImageFolder,
-    held_out: usize,
-    seed: u64,
-) -> Result<(ImageFolder, ImageFolder), DataError> {
-    if held_out >= all.samples.len() {
-        return Err(DataError::Invalid(format!(
-            "cannot hold out {held_out} of {} images",
-            all.samples.len()
-        )));
-    }
-    let mut samples = all.samples.clone();
-    samples.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let held = samples.split_off(samples.len() - held_out);
-    let part = |samples| ImageFolder {
-        samples,
-        ..all.clone()
-    };
-    Ok((part(samples), part(held)))
-}
-
-/// Labels index the sorted class folders: `val/` must have exactly `train/`'s classes, or
-/// every label after a missing or extra folder would silently shift.
-fn same_classes(train: &ImageFolder, val: &ImageFolder) -> Result<(), DataError> {
-    if train.classes == val.classes {
-        return Ok(());
-    }
-    let missing: Vec<&str> = (train.classes.iter())
-        .filter(|c| !val.classes.contains(c))
-        .map(String::as_str)
-        .collect();
-    let extra: Vec<&str> = (val.classes.iter())
-        .filter(|c| !train.classes.contains(c))
-        .map(String::as_str)
-        .collect();
-    let list = |names: &[&str]| match names.len() {
-        0 => "none".to_string(),
-        n if n > 5 => format!("{}, ... ({n} in all)", names[..5].join(", ")),
-        _ => names.join(", "),
-    };
-    Err(DataError::Invalid(format!(
-        "the val/ folder's classes differ from train/'s ({} and {}): missing from val/: {}; \
-         only in val/: {}",
-        train.classes.len(),
-        val.classes.len(),
-        list(&missing),
-        list(&extra)
-    )))
 }

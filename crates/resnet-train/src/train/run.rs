@@ -133,8 +133,18 @@ pub enum Progress {
     Auto,
     /// Lines only.
     Lines,
-    /// Nothing but errors.
+    /// Nothing but warnings and errors.
     Quiet,
+}
+
+impl Progress {
+    /// Prints a line about the run (e.g. a note on its settings) unless `Quiet`. Before the
+    /// run's progress bar exists; the run itself prints through its reporter.
+    pub fn note(self, line: &str) {
+        if self != Self::Quiet {
+            eprintln!("{line}");
+        }
+    }
 }
 
 /// A run in a directory.
@@ -212,6 +222,11 @@ impl Run<'_> {
         }
         fs::create_dir_all(&self.dir).map_err(TrainError::io(&self.dir))?;
         self.write_config()?;
+        self.train_from_iteration_zero()
+    }
+
+    /// Trains from the initial weights (the directory locked, its `run.json` written).
+    fn train_from_iteration_zero(&self) -> Result<RunSummary, TrainError> {
         let device = self.device.clone().autodiff();
         device.seed(self.config.recipe.seed);
         let model = match &self.config.init {
@@ -240,8 +255,7 @@ impl Run<'_> {
             return Err(refuse("no such directory".into()));
         }
         let _lock = RunLock::acquire(&self.dir)?;
-        let dir =
-            checkpoint::latest(&self.dir).ok_or_else(|| refuse("no checkpoint in it".into()))?;
+        checkpoint::clear_scratch(&self.dir)?;
         let stored = Self::read_config(&self.dir)?;
         let (config, data) = (&self.config, self.data);
         if data.train_len() != config.train_images
@@ -274,6 +288,14 @@ impl Run<'_> {
                     .into(),
             ));
         }
+        let Some(dir) = checkpoint::latest(&self.dir) else {
+            // Stopped before its first checkpoint: the run starts again from iteration 0, the
+            // same run (every random choice is a function of the seed).
+            if stored.recipe != config.recipe {
+                self.write_config()?;
+            }
+            return self.train_from_iteration_zero();
+        };
         let loaded = checkpoint::load(
             &dir,
             config.recipe.optimizer(),
@@ -449,7 +471,7 @@ impl Run<'_> {
                 return Err(non_finite(what, state.iteration - 1));
             }
             if evaluates {
-                let row = self.evaluate(&model, &mut state, lr, per_epoch)?;
+                let row = self.evaluate(&model, &mut state, lr, per_epoch, &progress)?;
                 progress.println(&format_row(&row));
                 rows.push(row);
                 write_metrics(&self.dir.join("metrics.csv"), &rows)?;
@@ -469,7 +491,7 @@ impl Run<'_> {
         // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
         if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves"), None) {
-            eprintln!("warning: {}", with_causes(&e));
+            progress.warn(&with_causes(&e));
         }
         let last = rows
             .last()
@@ -484,6 +506,7 @@ impl Run<'_> {
         state: &mut RunState,
         lr: f64,
         per_epoch: u64,
+        progress: &Reporter,
     ) -> Result<MetricsRow, TrainError> {
         let (val, test) = self.data.evaluate(
             &model.valid().fold_batch_norm(),
@@ -495,7 +518,7 @@ impl Run<'_> {
                 .schedule
                 .observe_val_error(&self.config.recipe, v.top1_error)
         {
-            eprintln!("validation error plateaued: learning rate divided");
+            progress.println("validation error plateaued: learning rate divided");
         }
         let acc = std::mem::take(&mut state.since_eval);
         let images = acc.images.max(1) as f64;
@@ -610,6 +633,15 @@ impl Reporter {
             Some(bar) => bar.println(line),
             None if self.lines => eprintln!("{line}"),
             None => {}
+        }
+    }
+
+    /// A warning: shown in every mode (`Quiet` too), above the bar when there is one.
+    fn warn(&self, message: &str) {
+        let line = format!("warning: {message}");
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
     }
 
