@@ -44,7 +44,7 @@ struct Workload {
     size: usize,
 }
 
-const WORKLOADS: [Workload; 6] = [
+const WORKLOADS: [Workload; 7] = [
     Workload {
         arch: "resnet20",
         train: true,
@@ -65,6 +65,12 @@ const WORKLOADS: [Workload; 6] = [
     },
     Workload {
         arch: "resnet110",
+        train: true,
+        batch: 128,
+        size: 32,
+    },
+    Workload {
+        arch: "preact-resnet110",
         train: true,
         batch: 128,
         size: 32,
@@ -106,8 +112,8 @@ impl Workload {
 
     /// Multiply-adds of one image's forward pass.
     fn macs(&self) -> u64 {
-        let plan = self.config().plan().expect("a valid network");
-        plan.cost(self.size, self.size).macs
+        let cost = self.config().cost(self.size, self.size);
+        cost.expect("a valid network").macs
     }
 }
 

@@ -28,6 +28,7 @@ WORKLOADS = [
     ("resnet20", False, 128, 32),
     ("resnet56", True, 128, 32),
     ("resnet110", True, 128, 32),
+    ("preact-resnet110", True, 128, 32),
     ("resnet50", False, 8, 224),
     ("resnet50", True, 16, 224),
 ]
@@ -77,6 +78,36 @@ def cifar_resnet(depth):
     return nn.Sequential(*layers)
 
 
+def preact_cifar_resnet(depth):
+    """The 2016 paper's pre-activation CIFAR network (basic units, option A shortcuts)."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    n = (depth - 2) // 6
+
+    class Unit(nn.Module):
+        def __init__(self, i, o, stride):
+            super().__init__()
+            self.b1 = nn.BatchNorm2d(i)
+            self.c1 = nn.Conv2d(i, o, 3, stride, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(o)
+            self.c2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
+            self.pad = (o - i) // 2 if stride != 1 or i != o else None
+
+        def forward(self, x):
+            y = self.c2(F.relu(self.b2(self.c1(F.relu(self.b1(x))))))
+            s = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+            return y + s
+
+    layers, i = [nn.Conv2d(3, 16, 3, 1, 1, bias=False)], 16
+    for o, stride in [(16, 1), (32, 2), (64, 2)]:
+        for k in range(n):
+            layers.append(Unit(i, o, stride if k == 0 else 1))
+            i = o
+    layers += [nn.BatchNorm2d(64), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
+
+
 def resident_mib():
     """The process's resident memory now (Linux)."""
     with open("/proc/self/statm") as f:
@@ -95,7 +126,12 @@ def measure(arch, train, batch, size):
     threads = int(sys.argv[2])
     if threads > 0:
         torch.set_num_threads(threads)
-    model = paper_resnet50() if arch == "resnet50" else cifar_resnet(int(arch[6:]))
+    if arch == "resnet50":
+        model = paper_resnet50()
+    elif arch.startswith("preact-resnet"):
+        model = preact_cifar_resnet(int(arch[len("preact-resnet"):]))
+    else:
+        model = cifar_resnet(int(arch[6:]))
     x = torch.randn(batch, 3, size, size)
     y = torch.arange(batch) % 10
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)

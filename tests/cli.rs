@@ -65,6 +65,38 @@ fn models_table() {
     );
 }
 
+/// `resnet infer --arch ARCH --weights WEIGHTS` on `io`'s input reproduces its logits.
+fn infer_matches(arch: &str, weights: &std::path::Path, io: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("logits.safetensors");
+    let out = resnet(&[
+        "infer",
+        "--arch",
+        arch,
+        "--weights",
+        weights.to_str().unwrap(),
+        "--input",
+        io.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--batch-size",
+        "5",
+        "--device",
+        "flex",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let device = Device::flex();
+    let ours: Tensor<2> = fixture(&output, "logits", &device);
+    let theirs: Tensor<2> = fixture(io, "logits", &device);
+    let diff = max_abs_diff(ours, theirs);
+    println!("resnet infer {arch}: max abs diff {diff:.2e}");
+    assert!(diff <= 1e-3, "{arch}: {diff}");
+}
+
 #[test]
 fn infer_reproduces_pytorch() {
     for (arch, weights, io) in [
@@ -79,38 +111,32 @@ fn infer_reproduces_pytorch() {
             "fixtures/torchvision/resnet18_io.safetensors",
         ),
     ] {
-        let (Some(weights), Some(io)) = (shared(weights), shared(io)) else {
-            continue;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let output = dir.path().join("logits.safetensors");
-        let out = resnet(&[
-            "infer",
-            "--arch",
-            arch,
-            "--weights",
-            weights.to_str().unwrap(),
-            "--input",
-            io.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-            "--batch-size",
-            "5",
-            "--device",
-            "flex",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let device = Device::flex();
-        let ours: Tensor<2> = fixture(&output, "logits", &device);
-        let theirs: Tensor<2> = fixture(&io, "logits", &device);
-        let diff = max_abs_diff(ours, theirs);
-        println!("resnet infer {arch}: max abs diff {diff:.2e}");
-        assert!(diff <= 1e-3, "{arch}: {diff}");
+        if let (Some(weights), Some(io)) = (shared(weights), shared(io)) {
+            infer_matches(arch, &weights, &io);
+        }
     }
+}
+
+/// A timm `ResNetV2` state_dict in a safetensors file (as timm publishes its weights), with
+/// its network as a JSON config: the pre-activation layers of `resnetv2_18` at a quarter of
+/// the width (crates/resnet-model/tests/fixtures/preact, made with timm).
+#[test]
+fn infer_runs_timm_resnetv2_weights() {
+    use resnet::model::{BlockKind, ResNetConfig};
+    let fixtures =
+        resnet_testkit::workspace_root().join("crates/resnet-model/tests/fixtures/preact");
+    let dir = tempfile::tempdir().unwrap();
+    let config = ResNetConfig {
+        stage_widths: vec![16, 32, 64, 128],
+        ..ResNetConfig::preact_imagenet(BlockKind::Basic, [1, 1, 2, 1]).with_num_classes(10)
+    };
+    let arch = dir.path().join("resnetv2-quarter.json");
+    std::fs::write(&arch, serde_json::to_string(&config).unwrap()).unwrap();
+    infer_matches(
+        arch.to_str().unwrap(),
+        &fixtures.join("timm_resnetv2_basic_1121.safetensors"),
+        &fixtures.join("timm_resnetv2_basic_1121_io.safetensors"),
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_run, check, checkpoint_iteration, resnet, train_args};
@@ -12,15 +13,14 @@ use resnet::train::train::read_metrics;
 use resnet_testkit::cifar::write_cifar10;
 use resnet_testkit::module_values;
 
-#[test]
-fn resume_after_kill_equals_an_uninterrupted_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = write_cifar10(dir.path(), 64, 40);
-    let (whole, resumed) = (dir.path().join("whole"), dir.path().join("resumed"));
-
+/// Trains the network `extra` names on `data` twice into `dir`: once through (checking the
+/// files a run leaves), once SIGKILLed after a checkpoint at iteration 12 or later and
+/// resumed; both end bit-identical. Returns (the whole run, the resumed one).
+fn killed_and_resumed(dir: &Path, data: &Path, extra: &str) -> (PathBuf, PathBuf) {
+    let (whole, resumed) = (dir.join("whole"), dir.join("resumed"));
     check(
         resnet()
-            .args(train_args(&data, &whole, ""))
+            .args(train_args(data, &whole, extra))
             .output()
             .unwrap(),
     );
@@ -35,7 +35,7 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
     }
 
     let mut child = resnet()
-        .args(train_args(&data, &resumed, ""))
+        .args(train_args(data, &resumed, extra))
         .spawn()
         .unwrap();
     let start = Instant::now();
@@ -58,7 +58,15 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
 
     let (_, ma) = assert_same_run(&whole, &resumed, &format!("resumed from {killed_at}"));
     assert_eq!(ma.len(), 4);
-    println!("resumed from iteration {killed_at} of 40: final weights identical");
+    println!("{extra}: resumed from iteration {killed_at} of 40: final weights identical");
+    (whole, resumed)
+}
+
+#[test]
+fn resume_after_kill_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, resumed) = killed_and_resumed(dir.path(), &data, "");
 
     // Both runs overlaid, as `resnet plot` draws them.
     let stem = dir.path().join("overlay");
@@ -98,6 +106,16 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
         !bad.status.success() && message.contains("not a percentage"),
         "{message}"
     );
+}
+
+/// A pre-activation network (He et al. 2016) trains and resumes bit-exactly as the paper's do.
+#[test]
+fn preact_run_resumes_bit_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, _) = killed_and_resumed(dir.path(), &data, "--arch preact-resnet20");
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(model.config().block, resnet::model::BlockKind::PreActBasic);
 }
 
 #[test]

@@ -20,22 +20,70 @@ pub enum Stem {
     Cifar,
 }
 
-/// The building block of each stage (paper Fig. 5).
+/// The building block of each stage: the paper's two (Fig. 5), and their pre-activation
+/// versions (He et al. 2016, *Identity Mappings in Deep Residual Networks*, Fig. 4e). Each is
+/// one file under `blocks/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum BlockKind {
     /// Two 3x3 layers (Fig. 5 left); output width = the stage's width.
+    #[serde(rename = "basic")]
     Basic,
     /// 1x1 reduce, 3x3, 1x1 restore (Fig. 5 right); output width = 4x the stage's width.
+    #[serde(rename = "bottleneck")]
     Bottleneck,
+    /// The basic block with BN and ReLU before each 3x3 convolution and nothing after the
+    /// addition (2016 paper, Fig. 4e).
+    #[serde(rename = "preact-basic")]
+    PreActBasic,
+    /// The bottleneck with BN and ReLU before each of its three convolutions (2016 paper;
+    /// timm's `PreActBottleneck`).
+    #[serde(rename = "preact-bottleneck")]
+    PreActBottleneck,
 }
 
 impl BlockKind {
     /// Ratio of a block's output channels to its stage's base width.
     pub fn expansion(self) -> usize {
         match self {
-            BlockKind::Basic => 1,
-            BlockKind::Bottleneck => 4,
+            BlockKind::Basic | BlockKind::PreActBasic => 1,
+            BlockKind::Bottleneck | BlockKind::PreActBottleneck => 4,
+        }
+    }
+
+    /// Weighted layers (convolutions) on a block's main path.
+    pub fn layers(self) -> usize {
+        match self {
+            BlockKind::Basic | BlockKind::PreActBasic => 2,
+            BlockKind::Bottleneck | BlockKind::PreActBottleneck => 3,
+        }
+    }
+
+    /// Whether BN and ReLU come before each convolution (the 2016 paper): the network's stem
+    /// is then a convolution alone, and one BN + ReLU follows the last stage.
+    pub fn is_pre_activation(self) -> bool {
+        matches!(self, BlockKind::PreActBasic | BlockKind::PreActBottleneck)
+    }
+
+    /// Whether the block is a bottleneck (1x1, 3x3, 1x1).
+    pub fn is_bottleneck(self) -> bool {
+        self.expansion() > 1
+    }
+
+    /// The kind's name in configs and tables (`basic`, `preact-bottleneck`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Basic => "basic",
+            BlockKind::Bottleneck => "bottleneck",
+            BlockKind::PreActBasic => "preact-basic",
+            BlockKind::PreActBottleneck => "preact-bottleneck",
+        }
+    }
+
+    /// The pre-activation version of this kind (itself if it is one).
+    pub fn pre_activation(self) -> Self {
+        match self {
+            BlockKind::Basic | BlockKind::PreActBasic => BlockKind::PreActBasic,
+            BlockKind::Bottleneck | BlockKind::PreActBottleneck => BlockKind::PreActBottleneck,
         }
     }
 }
@@ -80,7 +128,7 @@ pub enum BottleneckStride {
 pub struct ResNetConfig {
     /// The input layer.
     pub stem: Stem,
-    /// Basic or bottleneck blocks.
+    /// The kind of block: basic or bottleneck, post- or pre-activation.
     pub block: BlockKind,
     /// Number of blocks in each stage.
     pub blocks_per_stage: Vec<usize>,
@@ -90,7 +138,7 @@ pub struct ResNetConfig {
     /// Shortcut option, or plain.
     #[config(default = "ShortcutOption::B")]
     pub shortcut: ShortcutOption,
-    /// Stride placement in bottleneck blocks (ignored by basic blocks).
+    /// Stride placement in bottleneck blocks, pre-activation ones too (ignored by basic blocks).
     #[config(default = "BottleneckStride::OnReduce")]
     pub bottleneck_stride: BottleneckStride,
     /// Number of output classes of the classifier.
@@ -99,8 +147,9 @@ pub struct ResNetConfig {
     /// Number of input channels.
     #[config(default = 3)]
     pub in_channels: usize,
-    /// Initialise the last BN gamma of each residual block to zero, so that every block starts
-    /// as the identity (Goyal et al., 2017). Not in the paper; off by default.
+    /// Initialise each residual block's last BN gamma (a pre-activation block's last
+    /// convolution, which no BN follows) to zero, so that every block starts as the identity
+    /// (Goyal et al., 2017). Not in the paper; off by default.
     #[config(default = false)]
     pub zero_init_residual: bool,
 }
@@ -153,6 +202,43 @@ impl ResNetConfig {
         )
     }
 
+    /// The pre-activation CIFAR network of the 2016 paper with `depth = 6n + 2` layers: the
+    /// section 4.2 network with pre-activation basic blocks (option A shortcuts, as the 2015
+    /// CIFAR networks), e.g. the 2016 paper's pre-activation ResNet-110 (6.37% on CIFAR-10).
+    pub fn preact_cifar(depth: usize) -> Result<Self, ConfigError> {
+        Ok(Self {
+            block: BlockKind::PreActBasic,
+            ..Self::cifar(depth)?
+        })
+    }
+
+    /// The 2016 paper's pre-activation bottleneck CIFAR network with `depth = 9n + 2` layers
+    /// (ResNet-164 and ResNet-1001): three stages of `n` bottlenecks of base width 16/32/64
+    /// (outputs 64/128/256), projection shortcuts where dimensions change (option B), the
+    /// stride on the first 1x1 as in the paper's code, 10 classes.
+    pub fn preact_cifar_bottleneck(depth: usize) -> Result<Self, ConfigError> {
+        if depth < 11 || !(depth - 2).is_multiple_of(9) {
+            return Err(ConfigError::CifarBottleneckDepth(depth));
+        }
+        let n = (depth - 2) / 9;
+        Ok(Self::new(
+            Stem::Cifar,
+            BlockKind::PreActBottleneck,
+            vec![n; 3],
+            vec![16, 32, 64],
+        )
+        .with_num_classes(10))
+    }
+
+    /// The pre-activation version of an ImageNet network of Table 1 (timm's `resnetv2_*`):
+    /// a 7x7/2 convolution alone and the max pool, pre-activation blocks with projection
+    /// shortcuts where dimensions change and the bottleneck's stride on its 3x3, one BN + ReLU
+    /// after the last stage.
+    pub fn preact_imagenet(block: BlockKind, blocks_per_stage: [usize; 4]) -> Self {
+        Self::imagenet(block.pre_activation(), blocks_per_stage)
+            .with_bottleneck_stride(BottleneckStride::On3x3)
+    }
+
     /// The same network without shortcuts.
     pub fn plain(self) -> Self {
         self.with_shortcut(ShortcutOption::Plain)
@@ -161,11 +247,7 @@ impl ResNetConfig {
     /// Number of weighted layers, as the paper counts depth (convolutions on the main path
     /// plus the classifier; projection shortcuts are not counted).
     pub fn depth(&self) -> usize {
-        let per_block = match self.block {
-            BlockKind::Basic => 2,
-            BlockKind::Bottleneck => 3,
-        };
-        1 + per_block * self.blocks_per_stage.iter().sum::<usize>() + 1
+        1 + self.block.layers() * self.blocks_per_stage.iter().sum::<usize>() + 1
     }
 
     /// Output channels of the last stage: the feature width the classifier sees.

@@ -1,4 +1,5 @@
-//! [`ConvBn`]: a convolution followed by batch normalisation, the unit every layer is made of.
+//! [`ConvBn`]: a convolution followed by batch normalisation, the unit every layer is made of
+//! (or a convolution alone, where a pre-activation network has no BN after it).
 
 use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -8,23 +9,25 @@ use burn::tensor::{Device, Tensor};
 use crate::kernels;
 use crate::plan::ConvSpec;
 
-/// Convolution (no bias: BN's beta takes its role) followed by batch normalisation.
+/// Convolution (no bias: BN's beta takes its role) followed by batch normalisation; without
+/// BN (`bn` is `None`) where a pre-activation network has none after a convolution (its stem,
+/// projections, and each unit's last convolution).
 #[derive(Module, Debug)]
 pub struct ConvBn {
     /// The convolution.
     pub conv: Conv2d,
-    /// Batch normalisation of its output.
-    pub bn: BatchNorm,
+    /// Batch normalisation of its output, if any.
+    pub bn: Option<BatchNorm>,
     /// Whether BN has been folded into the convolution ([`ConvBn::fold_batch_norm`]): the
     /// convolution then computes `BN(conv(x))` alone and `bn` is unused.
     #[module(skip)]
-    pub folded: bool,
+    folded: bool,
 }
 
 impl ConvBn {
     /// Builds the layer with He initialisation (Kaiming normal, fan-out, ReLU gain) and
     /// BN gamma = 1, beta = 0, as the paper (and torchvision) do.
-    pub fn new(spec: &ConvSpec, device: &Device) -> Self {
+    pub(crate) fn new(spec: &ConvSpec, device: &Device) -> Self {
         let pad = spec.kernel / 2;
         let conv = Conv2dConfig::new(
             [spec.in_channels, spec.out_channels],
@@ -42,7 +45,9 @@ impl ConvBn {
         // Unlike PyTorch, burn (and this crate's flex kernel, to agree with it) tracks the
         // biased batch variance: smaller by a factor (m-1)/m, m = N*H*W values per channel
         // (m >= 8,192 for a CIFAR batch of 128), which is negligible.
-        let bn = BatchNormConfig::new(spec.out_channels).init(device);
+        let bn = spec
+            .norm
+            .then(|| BatchNormConfig::new(spec.out_channels).init(device));
         Self {
             conv,
             bn,
@@ -50,13 +55,29 @@ impl ConvBn {
         }
     }
 
-    /// `BN(conv(x))`.
+    /// `BN(conv(x))`, or `conv(x)` without BN.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let y = self.conv_only(x);
-        match self.folded {
-            true => y,
-            false => kernels::batch_norm(&self.bn, y),
+        match (&self.bn, self.folded) {
+            (Some(bn), false) => kernels::batch_norm(bn, y),
+            _ => y,
         }
+    }
+
+    /// [`forward`](Self::forward), pushing the output onto `responses` (when given) if the
+    /// kernel is 3x3 (paper Fig. 7).
+    pub fn forward_recording(
+        &self,
+        x: Tensor<4>,
+        responses: &mut Option<&mut Vec<Tensor<4>>>,
+    ) -> Tensor<4> {
+        let y = self.forward(x);
+        if let Some(responses) = responses
+            && self.kernel_size() == 3
+        {
+            responses.push(y.clone());
+        }
+        y
     }
 
     /// `conv(x)`, with the folded bias if any.
@@ -82,15 +103,10 @@ impl ConvBn {
             let weight = self.conv.weight.val();
             return kernels::conv2d_relu(x, weight, bias.val(), residual, stride, padding);
         }
-        if responses.is_none() && !self.folded {
-            return kernels::batch_norm_relu(&self.bn, self.conv_only(x), residual);
+        if let (None, false, Some(bn)) = (&responses, self.folded, &self.bn) {
+            return kernels::batch_norm_relu(bn, self.conv_only(x), residual);
         }
-        let y = self.forward(x);
-        if let Some(responses) = responses
-            && self.kernel_size() == 3
-        {
-            responses.push(y.clone());
-        }
+        let y = self.forward_recording(x, responses);
         kernels::add_relu(y, residual)
     }
 
@@ -106,12 +122,12 @@ impl ConvBn {
     /// Folds inference-mode BN into the convolution: with `s = gamma / sqrt(var + eps)`, the
     /// weights become `W * s` (per output channel) and the bias `beta - mean * s`. One pass
     /// over the output instead of BN's several; for inference only (a folded layer no longer
-    /// trains BN, and its record has a bias that the unfolded network lacks).
+    /// trains BN, and its record has a bias that the unfolded network lacks). A convolution
+    /// without BN is returned as it is.
     pub fn fold_batch_norm(mut self) -> Self {
-        if self.folded {
+        let Some(bn) = (!self.folded).then_some(self.bn.as_ref()).flatten() else {
             return self;
-        }
-        let bn = &self.bn;
+        };
         let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt();
         let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
         let [out, _, _, _] = self.conv.weight.dims();
@@ -122,14 +138,27 @@ impl ConvBn {
         self
     }
 
+    /// Whether BN has been folded into the convolution ([`ConvBn::fold_batch_norm`]).
+    pub fn is_folded(&self) -> bool {
+        self.folded
+    }
+
     /// Side of the (square) kernel.
     pub fn kernel_size(&self) -> usize {
         self.conv.kernel_size[0]
     }
 
     /// Sets BN's gamma to zero, so that the layer starts by outputting beta (= 0).
-    pub fn zero_gamma(mut self) -> Self {
-        self.bn.gamma = self.bn.gamma.map(|gamma| gamma.zeros_like());
+    pub(crate) fn zero_gamma(mut self) -> Self {
+        if let Some(bn) = &mut self.bn {
+            bn.gamma = bn.gamma.clone().map(|gamma| gamma.zeros_like());
+        }
+        self
+    }
+
+    /// Sets the convolution's weights to zero, so that the layer starts by outputting zero.
+    pub(crate) fn zero_weight(mut self) -> Self {
+        self.conv.weight = self.conv.weight.map(|w| w.zeros_like());
         self
     }
 }

@@ -10,6 +10,11 @@ pub enum ConfigError {
         "CIFAR network depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...); got {0}"
     )]
     CifarDepth(usize),
+    /// A pre-activation bottleneck CIFAR depth that is not 9n+2.
+    #[error(
+        "CIFAR bottleneck network depth must be 9n+2 with n >= 1 (11, 20, 164, 1001, ...); got {0}"
+    )]
+    CifarBottleneckDepth(usize),
     /// The config lists no stages.
     #[error("a network needs at least one stage")]
     NoStages,

@@ -3,9 +3,11 @@
 //!
 //! - [`ResNetConfig`] describes any of them: ImageNet (Table 1: plain-18/34, ResNet-18 to 152)
 //!   and CIFAR (section 4.2: 6n+2 layers), shortcut options A/B/C or plain, bottleneck stride on
-//!   the 1x1 (paper) or the 3x3 (torchvision "v1.5").
-//! - [`zoo`] names them (`resnet50`, `resnet110`, `plain34`, ...); [`NetworkPlan::cost`] counts
-//!   their parameters and multiply-adds without building them.
+//!   the 1x1 (paper) or the 3x3 (torchvision "v1.5"); and the pre-activation networks of the
+//!   follow-up paper (He et al. 2016, *Identity Mappings in Deep Residual Networks*): the
+//!   block is a [`BlockKind`], each kind one file under [`blocks`].
+//! - [`zoo`] names them (`resnet50`, `resnet110`, `plain34`, `preact-resnet164`, ...);
+//!   [`ResNetConfig::cost`] counts their parameters and multiply-adds without building them.
 //! - [`ResNet`] is the network: logits, stage outputs (as a backbone), per-layer responses.
 //! - Weights: PyTorch checkpoints ([`ResNet::load_pytorch`]) and burn records ([`record`]).
 //! - burn's `Learner` trains them as any burn model (`learner`: its train and inference steps).
@@ -24,26 +26,28 @@
 #![warn(missing_docs)]
 
 pub mod accounting;
-pub mod block;
+pub mod blocks;
 pub mod config;
 pub mod conv_bn;
 pub mod error;
-pub mod kernels;
 #[cfg(feature = "learner")]
 pub mod learner;
 pub mod load;
-pub mod plan;
+mod plan;
 pub mod pytorch;
 pub mod record;
 pub mod resnet;
 pub mod shortcut;
 pub mod zoo;
 
+/// The flex kernels the layers run through (crate `resnet-kernels`).
+use resnet_kernels as kernels;
+
 pub use accounting::Cost;
+pub use blocks::Block;
 pub use config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
 pub use error::{ConfigError, WeightsError};
 #[cfg(feature = "learner")]
 pub use learner::ClassificationBatch;
 pub use load::{LoadError, load_model, resolve_arch};
-pub use plan::NetworkPlan;
 pub use resnet::{ResNet, Stage};

@@ -1,14 +1,17 @@
 //! The layer-by-layer plan of a network, derived from its [`ResNetConfig`].
 //!
-//! Building the model and counting its parameters and multiply-adds both walk this one plan,
-//! so the figures of `resnet models` describe exactly the network that is built.
+//! Building the model and counting its parameters and multiply-adds
+//! ([`ResNetConfig::cost`]) both walk this one plan, so the figures of `resnet models` describe
+//! exactly the network that is built. Each block kind lays out its own layers
+//! ([`crate::blocks`]); this file lays out the stem, the stages and the head.
 
-use crate::config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
+use crate::blocks::{self, BlockSpec};
+use crate::config::{BlockKind, ResNetConfig, Stem};
 use crate::error::ConfigError;
 
-/// A convolution followed by batch normalisation (the paper puts BN after every convolution).
+/// A convolution, followed by batch normalisation unless `norm` is false.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConvSpec {
+pub(crate) struct ConvSpec {
     /// Input channels.
     pub in_channels: usize,
     /// Output channels (filters).
@@ -17,9 +20,31 @@ pub struct ConvSpec {
     pub kernel: usize,
     /// Stride.
     pub stride: usize,
+    /// Whether BN follows the convolution (the paper puts BN after every convolution; a
+    /// pre-activation network's stem, projections and last layer of a block have none).
+    pub norm: bool,
 }
 
 impl ConvSpec {
+    /// A convolution followed by BN.
+    pub fn new(in_channels: usize, out_channels: usize, kernel: usize, stride: usize) -> Self {
+        Self {
+            in_channels,
+            out_channels,
+            kernel,
+            stride,
+            norm: true,
+        }
+    }
+
+    /// The same convolution without BN after it.
+    pub fn without_norm(self) -> Self {
+        Self {
+            norm: false,
+            ..self
+        }
+    }
+
     /// Output side length for an input side of `size`.
     pub fn output_size(&self, size: usize) -> usize {
         // An input smaller than the kernel (padding included) has no output.
@@ -31,7 +56,7 @@ impl ConvSpec {
 
 /// How a block's shortcut is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShortcutPlan {
+pub(crate) enum ShortcutPlan {
     /// No shortcut (plain network).
     None,
     /// Parameter-free: identity, subsampled by `stride` and zero-padded by `pad` channels
@@ -42,15 +67,19 @@ pub enum ShortcutPlan {
         /// Zero channels added before and after the input's channels.
         pad: [usize; 2],
     },
-    /// A 1x1 convolution + BN (options B and C).
+    /// A 1x1 convolution, with BN in the post-activation networks (options B and C).
     Projection(ConvSpec),
 }
 
-/// One block: the layers of its residual function F, and its shortcut.
+/// One block: its kind, the layers of its residual function F, and its shortcut.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockPlan {
-    /// Main-path layers, in order; ReLU follows each but the last, which is followed by the
-    /// addition of the shortcut and then ReLU.
+pub(crate) struct BlockPlan {
+    /// Which block this is.
+    pub kind: BlockKind,
+    /// BN (and ReLU) on the block's input before anything else: a pre-activation block's
+    /// first BN, over this many channels.
+    pub pre_norm: Option<usize>,
+    /// Main-path convolutions, in order.
     pub layers: Vec<ConvSpec>,
     /// The shortcut.
     pub shortcut: ShortcutPlan,
@@ -58,13 +87,15 @@ pub struct BlockPlan {
 
 /// The whole network.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkPlan {
-    /// The stem convolution.
+pub(crate) struct NetworkPlan {
+    /// The stem convolution (with BN, unless the network is pre-activation).
     pub stem: ConvSpec,
     /// Whether the stem ends with a 3x3/2 max pool (ImageNet).
     pub stem_pool: bool,
     /// Blocks of each stage.
     pub stages: Vec<Vec<BlockPlan>>,
+    /// BN (and ReLU) over the last stage's output before pooling (pre-activation networks).
+    pub head_norm: Option<usize>,
     /// Classifier input features.
     pub features: usize,
     /// Classifier outputs.
@@ -73,12 +104,18 @@ pub struct NetworkPlan {
 
 impl ResNetConfig {
     /// Validates the config and lays out every layer of the network.
-    pub fn plan(&self) -> Result<NetworkPlan, ConfigError> {
+    pub(crate) fn plan(&self) -> Result<NetworkPlan, ConfigError> {
         self.validate()?;
         let stem_width = self.stage_widths[0];
         let (stem, stem_pool) = match self.stem {
-            Stem::ImageNet => (conv(self.in_channels, stem_width, 7, 2), true),
-            Stem::Cifar => (conv(self.in_channels, stem_width, 3, 1), false),
+            Stem::ImageNet => (ConvSpec::new(self.in_channels, stem_width, 7, 2), true),
+            Stem::Cifar => (ConvSpec::new(self.in_channels, stem_width, 3, 1), false),
+        };
+        let pre_activation = self.block.is_pre_activation();
+        let stem = match pre_activation {
+            // The first block's BN + ReLU normalise the stem's output.
+            true => stem.without_norm(),
+            false => stem,
         };
         let mut in_channels = stem_width;
         let mut stages = Vec::with_capacity(self.blocks_per_stage.len());
@@ -96,7 +133,14 @@ impl ResNetConfig {
                         0 => (in_channels, first_stride),
                         _ => (out_channels, 1),
                     };
-                    self.block_plan(cin, width, stride)
+                    blocks::plan(&BlockSpec {
+                        kind: self.block,
+                        in_channels: cin,
+                        width,
+                        stride,
+                        shortcut: self.shortcut,
+                        bottleneck_stride: self.bottleneck_stride,
+                    })
                 })
                 .collect();
             stages.push(stage);
@@ -106,55 +150,9 @@ impl ResNetConfig {
             stem,
             stem_pool,
             stages,
+            head_norm: pre_activation.then_some(in_channels),
             features: in_channels,
             classes: self.num_classes,
         })
-    }
-
-    fn block_plan(&self, in_channels: usize, width: usize, stride: usize) -> BlockPlan {
-        let out_channels = width * self.block.expansion();
-        let layers = match self.block {
-            BlockKind::Basic => vec![
-                conv(in_channels, width, 3, stride),
-                conv(width, width, 3, 1),
-            ],
-            BlockKind::Bottleneck => {
-                let (reduce_stride, middle_stride) = match self.bottleneck_stride {
-                    BottleneckStride::OnReduce => (stride, 1),
-                    BottleneckStride::On3x3 => (1, stride),
-                };
-                vec![
-                    conv(in_channels, width, 1, reduce_stride),
-                    conv(width, width, 3, middle_stride),
-                    conv(width, out_channels, 1, 1),
-                ]
-            }
-        };
-        let reshapes = stride != 1 || in_channels != out_channels;
-        let projection = ShortcutPlan::Projection(conv(in_channels, out_channels, 1, stride));
-        let shortcut = match self.shortcut {
-            ShortcutOption::Plain => ShortcutPlan::None,
-            ShortcutOption::C => projection,
-            ShortcutOption::B if reshapes => projection,
-            ShortcutOption::A | ShortcutOption::B => {
-                // Option A pads the missing channels with zeros, half on each side (as the
-                // public CIFAR reference does: planes/4 on each side when widths double).
-                let extra = out_channels - in_channels;
-                ShortcutPlan::Identity {
-                    stride,
-                    pad: [extra / 2, extra - extra / 2],
-                }
-            }
-        };
-        BlockPlan { layers, shortcut }
-    }
-}
-
-fn conv(in_channels: usize, out_channels: usize, kernel: usize, stride: usize) -> ConvSpec {
-    ConvSpec {
-        in_channels,
-        out_channels,
-        kernel,
-        stride,
     }
 }

@@ -12,19 +12,65 @@ use burn::store::burn_pack::Reader;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Device;
 
-use crate::config::ResNetConfig;
+use crate::blocks;
+use crate::config::{BlockKind, ResNetConfig};
 use crate::error::WeightsError;
 use crate::resnet::ResNet;
 
 /// Metadata key under which a record keeps its network's config.
 pub const CONFIG_KEY: &str = "resnet.config";
 
+/// Metadata key of the record's layout version ([`FORMAT`]); records without it are version 1.
+pub const FORMAT_KEY: &str = "resnet.format";
+
+/// The layout of the records this version writes. 1: blocks were one type, their tensors
+/// named `stages.<i>.blocks.<j>.layers.<k>.{conv,bn}` and `…shortcut…`; 2: each block names
+/// its kind (`stages.<i>.blocks.<j>.Basic.conv1.{conv,bn}`, [`Block`](crate::blocks::Block)).
+/// Version 1 records load with their names mapped to version 2's.
+pub const FORMAT: u32 = 2;
+
+/// The names of a version-1 record's tensors → version 2's, for a network of `kind` blocks
+/// (version 1 had the paper's two kinds only).
+fn format_1_names(kind: BlockKind) -> Vec<(String, String)> {
+    let block = r"^(stages\.\d+\.blocks\.\d+)\.";
+    let variant = blocks::record_name(kind);
+    let mut names: Vec<(String, String)> = (0..kind.layers())
+        .map(|k| {
+            let from = format!(r"{block}layers\.{k}\.");
+            (from, format!("${{1}}.{variant}.conv{}.", k + 1))
+        })
+        .collect();
+    names.push((
+        format!(r"{block}shortcut\."),
+        format!("${{1}}.{variant}.shortcut."),
+    ));
+    names
+}
+
+/// The layout version of a record with `metadata`: refused when newer than this version's.
+fn record_format(path: &Path, metadata: &BTreeMap<String, String>) -> Result<u32, WeightsError> {
+    let Some(text) = metadata.get(FORMAT_KEY) else {
+        return Ok(1);
+    };
+    match text.parse::<u32>() {
+        Ok(format) if (1..=FORMAT).contains(&format) => Ok(format),
+        _ => Err(WeightsError::Metadata {
+            path: path.to_path_buf(),
+            reason: format!(
+                "`{FORMAT_KEY}` is {text:?}: this version reads record layouts 1 to {FORMAT} \
+                 (a newer version of resnet wrote it?)"
+            ),
+        }),
+    }
+}
+
 /// The formats a weights file can be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightsFormat {
     /// burn's burnpack record (this crate's own format).
     Burnpack,
-    /// A PyTorch `torch.save` file (zip or legacy pickle): `.pth`, `.pt`, `.th`.
+    /// A PyTorch state_dict: a `torch.save` file (zip or legacy pickle: `.pth`, `.pt`, `.th`),
+    /// or a safetensors file of one (timm's and the Hugging Face hub's published weights).
     PyTorch,
 }
 
@@ -32,17 +78,13 @@ impl WeightsFormat {
     /// Detects a file's format from its first bytes.
     pub fn detect(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
         let path = path.as_ref();
-        let io = |source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut head = Vec::with_capacity(4);
-        let file = std::fs::File::open(path).map_err(io)?;
-        file.take(4).read_to_end(&mut head).map_err(io)?;
+        let head = file_head(path)?;
         match head.as_slice() {
-            [0x4E, 0x52, 0x55, 0x42] | [0x42, 0x55, 0x52, 0x4E] => Ok(Self::Burnpack),
+            [0x4E, 0x52, 0x55, 0x42, ..] | [0x42, 0x55, 0x52, 0x4E, ..] => Ok(Self::Burnpack),
             // zip (torch >= 1.6) or a pickle protocol header (legacy torch.save).
-            [b'P', b'K', 3, 4] | [0x80, 2..=5, ..] => Ok(Self::PyTorch),
+            [b'P', b'K', 3, 4, ..] | [0x80, 2..=5, ..] => Ok(Self::PyTorch),
+            // safetensors: an 8-byte header length, then the JSON header.
+            [.., b'{'] if is_safetensors(&head) => Ok(Self::PyTorch),
             _ => Err(WeightsError::Unreadable {
                 path: path.to_path_buf(),
                 format: "weights",
@@ -50,6 +92,28 @@ impl WeightsFormat {
             }),
         }
     }
+}
+
+/// The first 9 bytes of a file (fewer if it is shorter): enough to tell its format.
+pub(crate) fn file_head(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let io = |source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut head = Vec::with_capacity(9);
+    let file = std::fs::File::open(path).map_err(io)?;
+    file.take(9).read_to_end(&mut head).map_err(io)?;
+    Ok(head)
+}
+
+/// Whether a file's first 9 bytes open a safetensors file: a little-endian header length of
+/// a plausible size (under 100 MB, as the format requires), then `{`.
+pub(crate) fn is_safetensors(head: &[u8]) -> bool {
+    let Some((length, rest)) = head.split_first_chunk::<8>() else {
+        return false;
+    };
+    let length = u64::from_le_bytes(*length);
+    rest.first() == Some(&b'{') && (2..100_000_000).contains(&length)
 }
 
 impl ResNet {
@@ -71,11 +135,12 @@ impl ResNet {
                     .into(),
             });
         }
-        let config = serde_json::to_string(&self.config).expect("a config serialises");
+        let config = serde_json::to_string(self.config()).expect("a config serialises");
         let mut store = metadata
             .iter()
             .fold(BurnpackStore::from_file(path), |s, (k, v)| s.metadata(k, v))
             .metadata(CONFIG_KEY, config)
+            .metadata(FORMAT_KEY, FORMAT.to_string())
             .auto_extension(false)
             .overwrite(true);
         self.save_into(&mut store).map_err(|e| WeightsError::Save {
@@ -92,6 +157,11 @@ impl ResNet {
             .auto_extension(false)
             .allow_partial(true)
             .validate(false);
+        if record_format(path, &record_metadata(path)?)? == 1 {
+            for (from, to) in format_1_names(self.config().block) {
+                store = store.with_remap_pattern(from, to);
+            }
+        }
         let result = self
             .load_from(&mut store)
             .map_err(|e| unreadable(path, e))?;

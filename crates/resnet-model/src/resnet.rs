@@ -2,13 +2,14 @@
 
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
-use crate::block::Block;
+use crate::blocks::Block;
 use crate::config::ResNetConfig;
 use crate::conv_bn::ConvBn;
 use crate::error::ConfigError;
+use crate::kernels;
 
 /// One stage: blocks on the same feature-map size (the paper's `conv2_x` ... `conv5_x`, or the
 /// 32/16/8 stages of the CIFAR nets). Its first block may halve the resolution.
@@ -30,24 +31,28 @@ impl Stage {
     }
 }
 
-/// A ResNet or plain network of the paper, for any [`ResNetConfig`].
+/// A ResNet or plain network of the paper, or a pre-activation one, for any [`ResNetConfig`].
 ///
 /// The input is an `[N, C, H, W]` batch, already normalised. The head is global average
 /// pooling and a linear classifier, so any input size works (the fully-convolutional form the
 /// paper uses for multi-scale testing averages the same scores).
 #[derive(Module, Debug)]
 pub struct ResNet {
-    /// First convolution + BN (followed by ReLU).
+    /// First convolution + BN (followed by ReLU); in a pre-activation network the convolution
+    /// alone.
     pub stem: ConvBn,
     /// 3x3/2 max pool after the stem (ImageNet networks only).
     pub stem_pool: Option<MaxPool2d>,
     /// The stages.
     pub stages: Vec<Stage>,
+    /// BN (followed by ReLU) after the last stage: pre-activation networks only (timm's
+    /// `norm`), whose blocks leave their sum unnormalised.
+    pub norm: Option<BatchNorm>,
     /// The classifier.
     pub fc: Linear,
     /// The description this network was built from.
     #[module(skip)]
-    pub config: ResNetConfig,
+    config: ResNetConfig,
 }
 
 impl ResNetConfig {
@@ -71,11 +76,15 @@ impl ResNetConfig {
                     .collect(),
             })
             .collect();
+        let norm = plan
+            .head_norm
+            .map(|channels| BatchNormConfig::new(channels).init(device));
         let fc = LinearConfig::new(plan.features, plan.classes).init(device);
         Ok(ResNet {
             stem,
             stem_pool,
             stages,
+            norm,
             fc,
             config: self.clone(),
         })
@@ -89,7 +98,8 @@ impl ResNet {
     }
 
     /// The output of every stage (for a backbone: C2–C5 of the ImageNet nets, the 32x32,
-    /// 16x16 and 8x8 maps of the CIFAR nets).
+    /// 16x16 and 8x8 maps of the CIFAR nets). A pre-activation network's last output is after
+    /// its final BN + ReLU (as timm's features are).
     pub fn forward_stages(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
         self.forward_stages_recording(x, &mut None)
     }
@@ -107,7 +117,8 @@ impl ResNet {
         self.head(features.into_iter().last().expect("a network has stages"))
     }
 
-    /// Global average pooling and the classifier, on the last stage's output.
+    /// Global average pooling and the classifier, on the last stage's output (after the final
+    /// BN + ReLU of a pre-activation network).
     pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
         let [n, c, _, _] = features.dims();
         let pooled = features.mean_dim(3).mean_dim(2).reshape([n, c]);
@@ -116,36 +127,30 @@ impl ResNet {
 
     /// Folds every BN into the convolution before it ([`ConvBn::fold_batch_norm`]): the same
     /// outputs in inference, fewer passes over memory. Call it on a [`Module::valid`] network
-    /// that will only run inference.
+    /// that will only run inference. A pre-activation network keeps the BN before each unit
+    /// and the final one (a ReLU stands between each and the convolution it precedes); the
+    /// BN between a unit's convolutions folds.
     pub fn fold_batch_norm(mut self) -> Self {
         self.stem = self.stem.fold_batch_norm();
         for stage in &mut self.stages {
-            for block in &mut stage.blocks {
-                block.layers = std::mem::take(&mut block.layers)
-                    .into_iter()
-                    .map(ConvBn::fold_batch_norm)
-                    .collect();
-                if let Some(shortcut) = &mut block.shortcut {
-                    shortcut.projection = shortcut.projection.take().map(ConvBn::fold_batch_norm);
-                }
-            }
+            stage.blocks = std::mem::take(&mut stage.blocks)
+                .into_iter()
+                .map(Block::fold_batch_norm)
+                .collect();
         }
         self
     }
 
-    /// Every convolution + BN of the network: the stem, then each block's layers and
-    /// projection shortcut, in order.
+    /// Every convolution (with the BN after it, if any) of the network: the stem, then each
+    /// block's main-path convolutions and projection shortcut, in order.
     pub fn conv_bns(&self) -> impl Iterator<Item = &ConvBn> {
         let blocks = self.stages.iter().flat_map(|stage| &stage.blocks);
-        std::iter::once(&self.stem).chain(blocks.flat_map(|block| {
-            let projection = block.shortcut.as_ref().and_then(|s| s.projection.as_ref());
-            block.layers.iter().chain(projection)
-        }))
+        std::iter::once(&self.stem).chain(blocks.flat_map(Block::conv_bns))
     }
 
     /// Whether any BN has been folded into its convolution ([`ResNet::fold_batch_norm`]).
     pub fn is_folded(&self) -> bool {
-        self.conv_bns().any(|layer| layer.folded)
+        self.conv_bns().any(ConvBn::is_folded)
     }
 
     /// Replaces the classifier with a freshly initialised one for `classes` classes
@@ -183,7 +188,11 @@ impl ResNet {
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
     ) -> Vec<Tensor<4>> {
-        let mut x = self.stem.forward_relu(x, None, responses);
+        let mut x = match &self.norm {
+            // Pre-activation: the first block normalises the stem's output.
+            Some(_) => self.stem.forward_recording(x, responses),
+            None => self.stem.forward_relu(x, None, responses),
+        };
         if let Some(pool) = &self.stem_pool {
             x = pool.forward(x);
         }
@@ -191,6 +200,11 @@ impl ResNet {
         for stage in &self.stages {
             x = stage.forward_recording(x, responses);
             outputs.push(x.clone());
+        }
+        if let Some(norm) = &self.norm
+            && let Some(last) = outputs.pop()
+        {
+            outputs.push(kernels::batch_norm_relu(norm, last, None));
         }
         outputs
     }

@@ -9,8 +9,9 @@ use crate::plan::ShortcutPlan;
 /// The shortcut of one residual block: `x` itself, or `W_s x` where dimensions change.
 #[derive(Module, Debug)]
 pub struct Shortcut {
-    /// Projection `W_s` (1x1 convolution + BN): option C everywhere, option B where the block
-    /// changes dimensions. `None` for a parameter-free shortcut.
+    /// Projection `W_s` (1x1 convolution, + BN in the post-activation networks): option C
+    /// everywhere, option B where the block changes dimensions. `None` for a parameter-free
+    /// shortcut.
     pub projection: Option<ConvBn>,
     /// The shortcut's stride: a parameter-free shortcut subsamples `x[:, :, ::stride, ::stride]`,
     /// a projection convolves with this stride.
@@ -21,7 +22,7 @@ pub struct Shortcut {
 
 impl Shortcut {
     /// Builds the shortcut a plan describes, or `None` for a plain network.
-    pub fn new(plan: &ShortcutPlan, device: &Device) -> Option<Self> {
+    pub(crate) fn new(plan: &ShortcutPlan, device: &Device) -> Option<Self> {
         match *plan {
             ShortcutPlan::None => None,
             ShortcutPlan::Identity { stride, pad } => Some(Self {
@@ -35,6 +36,17 @@ impl Shortcut {
                 pad: [0, 0],
             }),
         }
+    }
+
+    /// The projection, if the shortcut has one.
+    pub fn projection(&self) -> Option<&ConvBn> {
+        self.projection.as_ref()
+    }
+
+    /// Folds the projection's BN into its convolution ([`ConvBn::fold_batch_norm`]).
+    pub fn fold_batch_norm(mut self) -> Self {
+        self.projection = self.projection.map(ConvBn::fold_batch_norm);
+        self
     }
 
     /// The shortcut's output for the block input `x`.

@@ -9,6 +9,11 @@ use crate::error::ConfigError;
 pub const CIFAR_DEPTHS: [usize; 6] = [20, 32, 44, 56, 110, 1202];
 /// The plain CIFAR networks of Fig. 6 (left) and Table 6.
 pub const CIFAR_PLAIN_DEPTHS: [usize; 5] = [20, 32, 44, 56, 110];
+/// The pre-activation basic-block CIFAR networks named here (6n+2; the 2016 paper's Table 2
+/// uses 110).
+pub const PREACT_CIFAR_DEPTHS: [usize; 5] = [20, 32, 44, 56, 110];
+/// The 2016 paper's pre-activation bottleneck CIFAR networks (9n+2, Table 3).
+pub const PREACT_CIFAR_BOTTLENECK_DEPTHS: [usize; 2] = [164, 1001];
 
 /// A named network and the config it stands for.
 #[derive(Debug, Clone)]
@@ -28,7 +33,7 @@ pub struct ModelSummary {
     pub family: &'static str,
     /// Weighted layers, as the paper counts them.
     pub depth: usize,
-    /// `basic` or `bottleneck`.
+    /// `basic`, `bottleneck`, `preact-basic` or `preact-bottleneck`.
     pub block: &'static str,
     /// `plain`, `A`, `B` or `C`.
     pub shortcut: &'static str,
@@ -73,11 +78,44 @@ pub fn named_models() -> Vec<NamedModel> {
         CIFAR_PLAIN_DEPTHS.map(|depth| named(format!("plain{depth}"), cifar(depth).plain())),
     );
     models.extend(CIFAR_DEPTHS.map(|depth| named(format!("resnet{depth}"), cifar(depth))));
+    // The pre-activation networks (He et al. 2016): ImageNet 18 to 200, then CIFAR.
+    let preact_imagenet = [
+        (18, BlockKind::Basic, [2, 2, 2, 2]),
+        (34, BlockKind::Basic, [3, 4, 6, 3]),
+        (50, BlockKind::Bottleneck, [3, 4, 6, 3]),
+        (101, BlockKind::Bottleneck, [3, 4, 23, 3]),
+        (152, BlockKind::Bottleneck, [3, 8, 36, 3]),
+        (200, BlockKind::Bottleneck, [3, 24, 36, 3]),
+    ];
+    models.extend(preact_imagenet.map(|(depth, block, blocks)| {
+        let config = ResNetConfig::preact_imagenet(block, blocks);
+        named(format!("preact-resnet{depth}"), config)
+    }));
+    models.extend(PREACT_CIFAR_DEPTHS.map(|depth| {
+        let config = ResNetConfig::preact_cifar(depth).expect("6n+2");
+        named(format!("preact-resnet{depth}"), config)
+    }));
+    models.extend(PREACT_CIFAR_BOTTLENECK_DEPTHS.map(|depth| {
+        let config = ResNetConfig::preact_cifar_bottleneck(depth).expect("9n+2");
+        named(format!("preact-resnet{depth}"), config)
+    }));
     models
 }
 
-/// The config of a named network: a name of [`named_models`] (case-insensitive), or
-/// `cifar-resnet<depth>` / `cifar-plain<depth>` for any CIFAR depth 6n+2.
+/// timm's names of its pre-activation networks → ours (`resnetv2_50` is `preact-resnet50`).
+const TIMM_NAMES: [(&str, &str); 6] = [
+    ("resnetv2_18", "preact-resnet18"),
+    ("resnetv2_34", "preact-resnet34"),
+    ("resnetv2_50", "preact-resnet50"),
+    ("resnetv2_101", "preact-resnet101"),
+    ("resnetv2_152", "preact-resnet152"),
+    ("resnetv2_200", "preact-resnet200"),
+];
+
+/// The config of a named network: a name of [`named_models`] (case-insensitive), timm's
+/// `resnetv2_18` ... `resnetv2_200`, or `cifar-resnet<depth>` / `cifar-plain<depth>` /
+/// `cifar-preact-resnet<depth>` for any CIFAR depth 6n+2 and
+/// `cifar-preact-bottleneck<depth>` for any depth 9n+2.
 ///
 /// `resnet18-v1.5` and `resnet34-v1.5` are accepted as `resnet18`/`resnet34`: torchvision's
 /// basic-block networks are the paper's. Other depths are not guessed at: `resnet26` is
@@ -90,12 +128,21 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     if let Some(base @ ("resnet18" | "resnet34")) = lower.strip_suffix("-v1.5") {
         return config_for(base);
     }
+    if let Some((_, ours)) = TIMM_NAMES.iter().find(|(timm, _)| *timm == lower) {
+        return config_for(ours);
+    }
     let cifar_depth = |prefix: &str| lower.strip_prefix(prefix)?.parse::<usize>().ok();
     if let Some(depth) = cifar_depth("cifar-resnet") {
         return ResNetConfig::cifar(depth);
     }
     if let Some(depth) = cifar_depth("cifar-plain") {
         return ResNetConfig::cifar(depth).map(ResNetConfig::plain);
+    }
+    if let Some(depth) = cifar_depth("cifar-preact-resnet") {
+        return ResNetConfig::preact_cifar(depth);
+    }
+    if let Some(depth) = cifar_depth("cifar-preact-bottleneck") {
+        return ResNetConfig::preact_cifar_bottleneck(depth);
     }
     Err(ConfigError::UnknownName(name.to_string()))
 }
@@ -138,7 +185,7 @@ impl NamedModel {
 /// Shape and cost of any valid config.
 pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, ConfigError> {
     let size = config.native_input_size();
-    let cost = config.plan()?.cost(size, size);
+    let cost = config.cost(size, size)?;
     Ok(ModelSummary {
         name: name.to_string(),
         family: match config.stem {
@@ -146,22 +193,20 @@ pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, Conf
             Stem::Cifar => "cifar",
         },
         depth: config.depth(),
-        block: match config.block {
-            BlockKind::Basic => "basic",
-            BlockKind::Bottleneck => "bottleneck",
-        },
+        block: config.block.name(),
         shortcut: match config.shortcut {
             ShortcutOption::Plain => "plain",
             ShortcutOption::A => "A",
             ShortcutOption::B => "B",
             ShortcutOption::C => "C",
         },
-        bottleneck_stride: (config.block == crate::config::BlockKind::Bottleneck).then_some(
-            match config.bottleneck_stride {
+        bottleneck_stride: config
+            .block
+            .is_bottleneck()
+            .then_some(match config.bottleneck_stride {
                 BottleneckStride::OnReduce => "1x1",
                 BottleneckStride::On3x3 => "3x3",
-            },
-        ),
+            }),
         input_size: size,
         params: cost.params,
         macs: cost.macs,

@@ -96,3 +96,25 @@ fn depths_match_names() {
         assert_eq!(model.config.depth().to_string(), digits, "{}", model.name);
     }
 }
+
+/// The pre-activation networks: timm's exact counts for its `resnetv2_*` (timm 1.0.31,
+/// `tests/fixtures/preact/make_fixtures.log`), and the 2016 paper's CIFAR figures (1.7M for
+/// ResNet-110 and ResNet-164, 10.2M for ResNet-1001).
+#[test]
+fn preact_params_match_timm_and_the_2016_paper() {
+    for (name, params) in [
+        ("preact-resnet18", 11_687_720),
+        ("preact-resnet34", 21_795_880),
+        ("preact-resnet50", 25_549_352),
+        ("preact-resnet101", 44_541_480),
+    ] {
+        assert_eq!(summary(name).params, params, "{name}");
+    }
+    for (name, mparams) in [
+        ("preact-resnet110", 1.7),
+        ("preact-resnet164", 1.7),
+        ("preact-resnet1001", 10.2),
+    ] {
+        assert_within(name, summary(name).params as f64 / 1e6, mparams, 0.02);
+    }
+}

@@ -1,7 +1,9 @@
 //! The networks' structure: shapes, stage outputs, responses, shortcuts, head replacement.
 
 use burn::module::Module;
+use burn::nn::BatchNorm;
 use burn::tensor::{Device, Distribution, Tensor, TensorData, Tolerance};
+use resnet_model::conv_bn::ConvBn;
 use resnet_model::{BottleneckStride, ResNetConfig, ShortcutOption, zoo};
 
 fn device() -> Device {
@@ -19,27 +21,28 @@ fn tiny_imagenet(block: resnet_model::BlockKind) -> ResNetConfig {
     .with_num_classes(7)
 }
 
+/// ResNet-20 and its pre-activation version (He et al. 2016): stage outputs, the 19 3x3
+/// responses, and one set of logits from every entry point.
 #[test]
 fn cifar_resnet20_shapes() {
-    let model = zoo::config_for("resnet20")
-        .unwrap()
-        .init(&device())
-        .unwrap();
-    let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device());
-    let stages = model.forward_stages(x.clone());
-    let dims: Vec<_> = stages.iter().map(|t| t.dims()).collect();
-    assert_eq!(dims, vec![[2, 16, 32, 32], [2, 32, 16, 16], [2, 64, 8, 8]]);
-    let (logits, responses) = model.forward_responses(x.clone());
-    assert_eq!(logits.dims(), [2, 10]);
-    // 19 3x3 layers: the first conv and two per block in 9 blocks (Fig. 7's x-axis).
-    assert_eq!(responses.len(), 19);
-    assert_eq!(responses[0].dims(), [2, 16, 32, 32]);
-    assert_eq!(responses[18].dims(), [2, 64, 8, 8]);
-    // All three entry points compute the same logits.
-    let plain_logits = model.forward(x);
-    plain_logits
-        .into_data()
-        .assert_approx_eq::<f32>(&logits.into_data(), Tolerance::default());
+    for name in ["resnet20", "preact-resnet20"] {
+        let model = zoo::config_for(name).unwrap().init(&device()).unwrap();
+        let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device());
+        let stages = model.forward_stages(x.clone());
+        let dims: Vec<_> = stages.iter().map(|t| t.dims()).collect();
+        assert_eq!(dims, vec![[2, 16, 32, 32], [2, 32, 16, 16], [2, 64, 8, 8]]);
+        let (logits, responses) = model.forward_responses(x.clone());
+        assert_eq!(logits.dims(), [2, 10]);
+        // 19 3x3 layers: the first conv and two per block in 9 blocks (Fig. 7's x-axis).
+        assert_eq!(responses.len(), 19, "{name}");
+        assert_eq!(responses[0].dims(), [2, 16, 32, 32]);
+        assert_eq!(responses[18].dims(), [2, 64, 8, 8]);
+        // All three entry points compute the same logits.
+        let plain_logits = model.forward(x);
+        plain_logits
+            .into_data()
+            .assert_approx_eq::<f32>(&logits.into_data(), Tolerance::default());
+    }
 }
 
 #[test]
@@ -47,6 +50,8 @@ fn imagenet_stage_outputs_are_c2_to_c5() {
     for block in [
         resnet_model::BlockKind::Basic,
         resnet_model::BlockKind::Bottleneck,
+        resnet_model::BlockKind::PreActBasic,
+        resnet_model::BlockKind::PreActBottleneck,
     ] {
         let config = tiny_imagenet(block);
         let e = block.expansion();
@@ -77,9 +82,7 @@ fn bottleneck_stride_placement() {
             tiny_imagenet(resnet_model::BlockKind::Bottleneck).with_bottleneck_stride(placement);
         let model = config.init(&device()).unwrap();
         let block = &model.stages[1].blocks[0];
-        block
-            .layers
-            .iter()
+        (block.conv_bns().iter().take(3))
             .map(|l| l.conv.stride[0])
             .collect::<Vec<_>>()
     };
@@ -99,9 +102,9 @@ fn shortcut_options() {
             .stages
             .iter()
             .flat_map(|s| &s.blocks)
-            .map(|b| match &b.shortcut {
+            .map(|b| match b.shortcut() {
                 None => 'x',
-                Some(s) if s.projection.is_some() => 'P',
+                Some(s) if s.projection().is_some() => 'P',
                 Some(_) => 'I',
             })
             .collect::<String>()
@@ -121,7 +124,7 @@ fn option_a_subsamples_and_pads_both_sides() {
         .unwrap()
         .init(&device())
         .unwrap();
-    let shortcut = model.stages[1].blocks[0].shortcut.as_ref().unwrap();
+    let shortcut = model.stages[1].blocks[0].shortcut().unwrap();
     assert_eq!((shortcut.stride, shortcut.pad), (2, [8, 8]));
     let values: Vec<f32> = (0..16 * 4 * 4).map(|v| v as f32 + 1.0).collect();
     let x = Tensor::<4>::from_data(TensorData::new(values, [1, 16, 4, 4]), &device());
@@ -152,33 +155,62 @@ fn plain_network_has_no_shortcuts_and_same_params() {
             .stages
             .iter()
             .flat_map(|s| &s.blocks)
-            .all(|b| b.shortcut.is_none())
+            .all(|b| b.shortcut().is_none())
     );
     assert_eq!(residual.num_params(), plain.num_params());
 }
 
 #[test]
 fn built_params_equal_the_accounting() {
-    for name in ["resnet20", "resnet18", "resnet50"] {
+    for name in [
+        "resnet20",
+        "resnet18",
+        "resnet50",
+        "preact-resnet20",
+        "preact-resnet18",
+        "preact-resnet50",
+        "preact-resnet164",
+    ] {
         let config = zoo::config_for(name).unwrap();
-        let model = config.init(&device()).unwrap();
+        let mut model = config.init(&device()).unwrap();
         // burn counts BN running statistics as parameters too (2 per BN channel).
-        let plan = config.plan().unwrap();
-        let bn_channels: usize = std::iter::once(plan.stem.out_channels)
-            .chain(plan.stages.iter().flatten().flat_map(|b| {
-                let projection = match b.shortcut {
-                    resnet_model::plan::ShortcutPlan::Projection(p) => Some(p.out_channels),
-                    _ => None,
-                };
-                b.layers.iter().map(|l| l.out_channels).chain(projection)
-            }))
-            .sum();
+        let mut bn_channels = 0;
+        for_each_bn(&mut model, |bn| bn_channels += bn.gamma.dims()[0]);
         assert_eq!(
             model.num_params() as u64,
-            plan.num_params() + 2 * bn_channels as u64,
+            config.num_params().unwrap() + 2 * bn_channels as u64,
             "{name}"
         );
     }
+}
+
+/// Calls `f` on every BN of `model`.
+fn for_each_bn(model: &mut resnet_model::ResNet, mut f: impl FnMut(&mut BatchNorm)) {
+    use resnet_model::Block;
+    let mut convs: Vec<&mut ConvBn> = vec![&mut model.stem];
+    for block in model.stages.iter_mut().flat_map(|s| &mut s.blocks) {
+        let shortcut = match block {
+            Block::Basic(b) => {
+                convs.extend([&mut b.conv1, &mut b.conv2]);
+                &mut b.shortcut
+            }
+            Block::Bottleneck(b) => {
+                convs.extend([&mut b.conv1, &mut b.conv2, &mut b.conv3]);
+                &mut b.shortcut
+            }
+            Block::PreActBasic(b) | Block::PreActBottleneck(b) => {
+                f(&mut b.norm1);
+                convs.extend([&mut b.conv1, &mut b.conv2]);
+                convs.extend(b.conv3.as_mut());
+                &mut b.shortcut
+            }
+        };
+        convs.extend(shortcut.as_mut().and_then(|s| s.projection.as_mut()));
+    }
+    for conv in convs {
+        conv.bn.iter_mut().for_each(&mut f);
+    }
+    model.norm.iter_mut().for_each(f);
 }
 
 /// He initialisation: conv weights ~ N(0, 2 / fan_out).
@@ -188,7 +220,7 @@ fn he_initialisation() {
         .unwrap()
         .init(&device())
         .unwrap();
-    let weight = model.stages[2].blocks[3].layers[0].conv.weight.val();
+    let weight = model.stages[2].blocks[3].conv_bns()[0].conv.weight.val();
     let fan_out = 64.0 * 9.0;
     let values = weight.into_data().try_to_vec::<f32>().unwrap();
     let n = values.len() as f64;
@@ -213,9 +245,11 @@ fn zero_init_residual_zeroes_the_last_gamma_of_each_block() {
         .with_zero_init_residual(true);
     let model = config.init(&device()).unwrap();
     for block in model.stages.iter().flat_map(|s| &s.blocks) {
-        let last = block.layers.last().unwrap().bn.gamma.val();
+        let layers = block.conv_bns();
+        let gamma = |layer: &ConvBn| layer.bn.as_ref().unwrap().gamma.val();
+        let last = gamma(layers[1]);
         assert_eq!(last.abs().sum().into_scalar::<f32>(), 0.0);
-        let first = block.layers[0].bn.gamma.val();
+        let first = gamma(layers[0]);
         let channels = first.dims()[0] as f32;
         assert_eq!(
             first.sum().into_scalar::<f32>(),
@@ -272,8 +306,7 @@ fn record_round_trip() {
 /// so that folding them into the convolutions has something to fold.
 fn with_trained_looking_bn(mut model: resnet_model::ResNet) -> resnet_model::ResNet {
     use burn::module::{Param, RunningState};
-    fn randomise(layer: &mut resnet_model::conv_bn::ConvBn) {
-        let bn = &mut layer.bn;
+    for_each_bn(&mut model, |bn| {
         let [channels] = bn.gamma.dims();
         let device = bn.gamma.device();
         let uniform =
@@ -282,14 +315,7 @@ fn with_trained_looking_bn(mut model: resnet_model::ResNet) -> resnet_model::Res
         bn.beta = Param::from_tensor(uniform(-0.5, 0.5));
         bn.running_mean = RunningState::new(uniform(-0.5, 0.5));
         bn.running_var = RunningState::new(uniform(0.5, 2.0));
-    }
-    randomise(&mut model.stem);
-    for block in model.stages.iter_mut().flat_map(|s| &mut s.blocks) {
-        block.layers.iter_mut().for_each(randomise);
-        if let Some(projection) = block.shortcut.as_mut().and_then(|s| s.projection.as_mut()) {
-            randomise(projection);
-        }
-    }
+    });
     model
 }
 
@@ -316,13 +342,36 @@ fn folded_network_equals_the_unfolded_one() {
             tiny_imagenet(BlockKind::Basic).with_shortcut(ShortcutOption::C),
             64,
         ),
+        (
+            "preact-resnet20",
+            zoo::config_for("preact-resnet20").unwrap(),
+            32,
+        ),
+        (
+            "pre-activation bottleneck, option B",
+            tiny_imagenet(BlockKind::PreActBottleneck)
+                .with_bottleneck_stride(BottleneckStride::On3x3),
+            64,
+        ),
+        (
+            "pre-activation basic, option C",
+            tiny_imagenet(BlockKind::PreActBasic).with_shortcut(ShortcutOption::C),
+            64,
+        ),
     ];
     for (name, config, side) in configs {
         let model = with_trained_looking_bn(config.init(&device()).unwrap()).valid();
         let folded = model.clone().fold_batch_norm();
-        assert!(!model.is_folded() && folded.conv_bns().all(|layer| layer.folded));
+        let with_bn = |m: &resnet_model::ResNet| {
+            let layers: Vec<_> = m.conv_bns().filter(|layer| layer.bn.is_some()).collect();
+            layers
+                .into_iter()
+                .map(ConvBn::is_folded)
+                .collect::<Vec<_>>()
+        };
+        assert!(!model.is_folded() && with_bn(&folded).into_iter().all(|f| f));
         // 2 per block, the stem, and the projections of options B and C.
-        let blocks: usize = model.config.blocks_per_stage.iter().sum();
+        let blocks: usize = model.config().blocks_per_stage.iter().sum();
         assert!(folded.conv_bns().count() > blocks * 2, "{name}");
         let dir = tempfile::tempdir().unwrap();
         let err =
@@ -354,4 +403,39 @@ fn folded_network_equals_the_unfolded_one() {
             close(flat(a), flat(b), &format!("response {i}"));
         }
     }
+}
+
+/// A pre-activation network's record (stem without BN, a final BN) reloads bit-exactly.
+#[test]
+fn preact_record_round_trip() {
+    let model = zoo::config_for("preact-resnet20")
+        .unwrap()
+        .init(&device())
+        .unwrap();
+    assert!(model.norm.is_some() && model.stem.bn.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("preact.bpk");
+    model.save_record(&path, &Default::default()).unwrap();
+    let loaded = resnet_model::record::load_record_file(&path, &device()).unwrap();
+    let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device());
+    let (a, b) = (model.valid().forward(x.clone()), loaded.valid().forward(x));
+    a.into_data().assert_eq(&b.into_data(), true);
+}
+
+/// A record of the layout before blocks had kinds (version 1: `blocks.<j>.layers.<k>`), as
+/// `docs/training/resnet20-30ep/model.bpk` was written, loads into today's network.
+#[test]
+fn version_1_records_load() {
+    let path = resnet_testkit::workspace_root().join("docs/training/resnet20-30ep/model.bpk");
+    let metadata = resnet_model::record::record_metadata(&path).unwrap();
+    assert!(
+        !metadata.contains_key(resnet_model::record::FORMAT_KEY),
+        "the committed record is a version-1 record"
+    );
+    let model = resnet_model::record::load_record_file(&path, &device()).unwrap();
+    assert_eq!(model.config().block, resnet_model::BlockKind::Basic);
+    // Loaded means trained: BN running statistics are not their initial 0 and 1.
+    let stem = model.conv_bns().next().unwrap();
+    let mean = stem.bn.as_ref().unwrap().running_mean.value();
+    assert!(mean.abs().sum().into_scalar::<f32>() > 0.0);
 }

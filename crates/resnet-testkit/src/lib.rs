@@ -43,7 +43,7 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
 /// test. Found at run time (cargo sets `CARGO_MANIFEST_DIR` for tests), not with `env!` at
 /// compile time: a target directory shared between clones reuses this crate compiled in
 /// another clone, whose path may be gone.
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     let start = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())

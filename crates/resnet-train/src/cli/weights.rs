@@ -38,7 +38,7 @@ pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
         .map(|weights| {
             let config = zoo::config_for(weights.arch)?;
             let side = config.native_input_size();
-            let cost = config.plan()?.cost(side, side);
+            let cost = config.cost(side, side)?;
             let cached = weights.find_cached(&cache)?;
             let preset = weights.preset.preset();
             Ok(Row {

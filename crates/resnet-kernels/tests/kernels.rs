@@ -5,7 +5,7 @@
 use burn::tensor::module::{batch_norm_train, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
-use resnet_model::kernels;
+use resnet_kernels as kernels;
 
 /// Largest difference relative to the largest magnitude of `expected`.
 fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {

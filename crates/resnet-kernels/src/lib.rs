@@ -1,15 +1,18 @@
-//! Operations the network runs through kernels of its own where burn's generic path is slow.
+//! Operations the ResNets of `resnet-model` run through kernels of their own where burn's
+//! generic path is slow.
 //!
 //! On burn's `flex` CPU backend, the backward products of a convolution and batch
 //! normalisation in training mode run through generic defaults (the weight gradient as a
 //! convolution of transposed copies, the input gradient as a scatter-add transposed
 //! convolution, BN as a dozen element-wise passes) that dominate a training step
-//! (docs/profile.md). With this crate's `flex` feature, f32 tensors on flex use
+//! (docs/profile.md). With this crate's `flex` feature (on by default), f32 tensors on flex use
 //! `conv_f32`'s im2col + gemm kernels and `batch_norm_f32`'s fused passes instead, through
 //! burn's backend-extension mechanism. In inference, with BN folded into the convolution, the
 //! bias, the block's shortcut and the ReLU run inside the convolution's pass over its output
 //! ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops. The first
 //! call on flex also sets glibc's malloc up for repeated training steps ([`allocator`]).
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "flex")]
 pub mod allocator;

@@ -1,0 +1,88 @@
+//! [`Bottleneck`]: 1x1 reduce, 3x3, 1x1 restore (paper Fig. 5 right), torchvision's
+//! `Bottleneck`.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+use super::BlockSpec;
+use crate::config::BlockKind;
+use crate::conv_bn::ConvBn;
+use crate::plan::{BlockPlan, ConvSpec};
+use crate::shortcut::Shortcut;
+
+/// torchvision names the bottleneck's layers as the basic block's (`conv3`, `bn3` added).
+pub(super) const PYTORCH_KEYS: &[(&str, &str)] = super::basic::PYTORCH_KEYS;
+
+/// 1x1 to the stage's width, 3x3, 1x1 to 4x the width, each followed by BN; the stride on
+/// the first 1x1 (the paper) or on the 3x3 (torchvision's "v1.5").
+pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
+    let (reduce_stride, middle_stride) = spec.bottleneck_strides();
+    BlockPlan {
+        kind: BlockKind::Bottleneck,
+        pre_norm: None,
+        layers: vec![
+            ConvSpec::new(spec.in_channels, spec.width, 1, reduce_stride),
+            ConvSpec::new(spec.width, spec.width, 3, middle_stride),
+            ConvSpec::new(spec.width, spec.out_channels(), 1, 1),
+        ],
+        shortcut: spec.shortcut_plan(true),
+    }
+}
+
+/// `y = ReLU(BN(conv3(h)) + shortcut(x))`, `h = ReLU(BN(conv2(ReLU(BN(conv1(x))))))`; without
+/// the addition in a plain network.
+#[derive(Module, Debug)]
+pub struct Bottleneck {
+    /// 1x1 reduce + BN.
+    pub conv1: ConvBn,
+    /// 3x3 + BN.
+    pub conv2: ConvBn,
+    /// 1x1 restore (4x the width) + BN.
+    pub conv3: ConvBn,
+    /// The shortcut, or `None` in a plain network.
+    pub shortcut: Option<Shortcut>,
+}
+
+impl Bottleneck {
+    pub(super) fn new(plan: &BlockPlan, zero_init_residual: bool, device: &Device) -> Self {
+        let conv3 = ConvBn::new(&plan.layers[2], device);
+        Self {
+            conv1: ConvBn::new(&plan.layers[0], device),
+            conv2: ConvBn::new(&plan.layers[1], device),
+            conv3: if zero_init_residual {
+                conv3.zero_gamma()
+            } else {
+                conv3
+            },
+            shortcut: Shortcut::new(&plan.shortcut, device),
+        }
+    }
+
+    /// The block's output. Response (Fig. 7): the 3x3 layer's output after BN, before ReLU.
+    pub(super) fn forward(
+        &self,
+        x: Tensor<4>,
+        responses: &mut Option<&mut Vec<Tensor<4>>>,
+    ) -> Tensor<4> {
+        let shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
+        let out = self.conv1.forward_relu(x, None, responses);
+        let out = self.conv2.forward_relu(out, None, responses);
+        // The shortcut joins after the last BN, before its ReLU.
+        self.conv3.forward_relu(out, shortcut, responses)
+    }
+
+    pub(super) fn fold_batch_norm(self) -> Self {
+        Self {
+            conv1: self.conv1.fold_batch_norm(),
+            conv2: self.conv2.fold_batch_norm(),
+            conv3: self.conv3.fold_batch_norm(),
+            shortcut: self.shortcut.map(Shortcut::fold_batch_norm),
+        }
+    }
+
+    pub(super) fn conv_bns(&self) -> Vec<&ConvBn> {
+        let projection = self.shortcut.as_ref().and_then(Shortcut::projection);
+        let layers = [&self.conv1, &self.conv2, &self.conv3];
+        layers.into_iter().chain(projection).collect()
+    }
+}
