@@ -14,39 +14,53 @@ use resnet_testkit::cifar::write_cifar10;
 
 use common::shared;
 
-/// `resnet eval --json` of a public CIFAR checkpoint (with its normalisation) on `data`.
-fn eval_json(arch: &str, weights: &Path, data: &Path) -> serde_json::Value {
+/// `resnet eval --json --weights WEIGHTS --data DATA` as a user types it: no `--arch`, no
+/// `--mean`/`--std` (published weights are known by name, file name or hash), with `cache` as
+/// the weights cache.
+fn eval_json(weights: &str, data: &Path, cache: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
-        .args(["eval", "--arch", arch, "--json"])
-        .arg("--weights")
-        .arg(weights)
+        .args(["eval", "--json", "--weights", weights])
         .arg("--data")
         .arg(data)
-        .args(["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"])
+        .env("RESNET_CACHE", cache)
         .env_remove("BURN_DEVICE")
         .output()
         .expect("the resnet binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        !stderr.contains("does not say how its inputs were normalised"),
+        "{weights}: its normalisation is known: {stderr}"
     );
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
-/// ../shared/README.md: PyTorch gets 8103 (ResNet-20) and 8256 (ResNet-32) of 10,000 right.
+/// ../shared/README.md: PyTorch gets 8103 (ResNet-20) and 8256 (ResNet-32) of 10,000 right,
+/// with the normalisation the checkpoints were trained with, which `resnet eval` knows:
+/// ResNet-20 by its published name (from the cache), ResNet-32 by its hash (the shared file
+/// is not under its published name).
 #[test]
 fn public_cifar_checkpoints_match_pytorch_counts() {
     let Some(data) = shared("data/cifar10/cifar-10-binary.tar.gz") else {
         return;
     };
+    let cache = tempfile::tempdir().unwrap();
     for (arch, pytorch) in [("resnet20", 8103), ("resnet32", 8256)] {
         let Some(weights) = shared(&format!("weights/cifar10-akamaster/{arch}.th")) else {
             return;
         };
-        let report = eval_json(arch, &weights, &data);
+        let published = resnet::pretrained::published(&format!("{arch}.akamaster-cifar10"));
+        let published = published.unwrap();
+        let spec = match arch {
+            "resnet20" => {
+                std::fs::copy(&weights, cache.path().join(published.file_name)).unwrap();
+                published.name.to_string()
+            }
+            _ => weights.display().to_string(),
+        };
+        let report = eval_json(&spec, &data, cache.path());
         let correct = report["correct"].as_i64().unwrap();
-        println!("{arch}: {correct} / 10000 correct (PyTorch: {pytorch})");
+        println!("{spec}: {correct} / 10000 correct (PyTorch: {pytorch})");
         assert_eq!(report["total"], 10000);
         assert!(
             (correct - pytorch).abs() <= 3,
@@ -54,6 +68,35 @@ fn public_cifar_checkpoints_match_pytorch_counts() {
         );
         assert!(report["top5_error"].as_f64().unwrap() < report["top1_error"].as_f64().unwrap());
     }
+}
+
+/// Weights that do not say how their inputs were normalised (a record without a training
+/// run's metadata) are scored with the paper's per-pixel mean, and the program says so.
+#[test]
+fn unknown_normalisation_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 10, 20);
+    let weights = dir.path().join("bare.bpk");
+    let model = resnet::model::zoo::config_for("resnet20")
+        .unwrap()
+        .init(&Device::flex())
+        .unwrap();
+    model.save_record(&weights, &BTreeMap::new()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_resnet"))
+        .args(["eval", "--weights"])
+        .arg(&weights)
+        .arg("--data")
+        .arg(&data)
+        .env_remove("BURN_DEVICE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let notes: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("does not say how its inputs were normalised"))
+        .collect();
+    assert_eq!(notes.len(), 1, "one line: {stderr}");
+    assert!(notes[0].contains("per-pixel mean") && notes[0].contains("--mean"));
 }
 
 #[test]
@@ -64,7 +107,8 @@ fn class_folder_sample() {
     ) else {
         return;
     };
-    let report = eval_json("resnet20", &weights, &data);
+    let cache = tempfile::tempdir().unwrap();
+    let report = eval_json(weights.to_str().unwrap(), &data, cache.path());
     println!("imagefolder sample: {report}");
     assert_eq!(report["total"], 500);
     // The same JPEG copy's test images: the network is about as accurate as on the archive.

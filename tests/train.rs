@@ -68,6 +68,16 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
     let data = write_cifar10(dir.path(), 64, 40);
     let (whole, resumed) = killed_and_resumed(dir.path(), &data, "");
 
+    // A run's directory is what `eval` takes: its model, data, split and normalisation.
+    let eval = check(resnet().arg("eval").arg(&whole).output().unwrap());
+    let stdout = String::from_utf8_lossy(&eval.stdout);
+    assert!(stdout.contains("top-1 error"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&eval.stderr);
+    assert!(
+        !stderr.contains("normalised"),
+        "a run's record says: {stderr}"
+    );
+
     // Both runs overlaid, as `resnet plot` draws them.
     let stem = dir.path().join("overlay");
     let plot = [

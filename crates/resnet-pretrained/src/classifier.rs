@@ -15,11 +15,11 @@ use resnet_model::record::{WeightsFormat, record_metadata};
 use resnet_model::{ResNet, load_model};
 use serde::Serialize;
 
-use crate::cache::locate;
 use crate::categories::Categories;
 use crate::embedded;
 use crate::error::PretrainedError;
 use crate::registry::{PresetKind, published, published_file};
+use crate::source::WeightsSource;
 
 /// One of a classifier's answers for an image.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,7 +102,25 @@ impl Classifier {
                 name: name.to_string(),
             });
         }
-        Self::from_file(&locate(name, progress)?, None, device)
+        Self::from_source(&WeightsSource::resolve(name, progress)?, None, device)
+    }
+
+    /// The classifier of resolved weights ([`WeightsSource`]): a published checkpoint (named,
+    /// or recognised by its file name or hash) gets its network, preset and classes; anything
+    /// else is [`Classifier::from_file`]'s. `arch` names the network where neither says it.
+    pub fn from_source(
+        source: &WeightsSource,
+        arch: Option<&str>,
+        device: &Device,
+    ) -> Result<Self, PretrainedError> {
+        let arch = arch.or(source.arch);
+        match source.published {
+            Some(weights) => {
+                let model = load_model(arch, &source.path, None, device)?;
+                Self::new(model, weights.preset.preset(), weights.categories(), device)
+            }
+            None => Self::from_file(&source.path, arch, device),
+        }
     }
 
     /// The classifier of a weights file. `arch` names the network where the file does not:

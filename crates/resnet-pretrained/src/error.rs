@@ -45,7 +45,16 @@ pub enum PretrainedError {
         /// The network's outputs.
         outputs: usize,
     },
-    /// A file that cannot be written.
+    /// A directory given as weights that holds no finished run.
+    #[error(
+        "{dir} is a directory without a model.bpk: a training run's directory holds one once \
+         the run has finished (`resnet train --resume {dir}` continues one)"
+    )]
+    NoRunModel {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A file that cannot be read or written.
     #[error("{path}")]
     Io {
         /// The file.

@@ -22,8 +22,10 @@ pub mod classifier;
 pub mod embedded;
 pub mod error;
 pub mod registry;
+pub mod source;
 
 pub use categories::Categories;
 pub use classifier::{Classifier, Prediction};
 pub use error::PretrainedError;
 pub use registry::{PUBLISHED, PublishedWeights, published};
+pub use source::WeightsSource;

@@ -8,8 +8,10 @@ use indicatif::ProgressBar;
 use resnet_data::{Cifar, Normalization};
 use resnet_model::load_model;
 
+use resnet_pretrained::WeightsSource;
+
 use super::DeviceArgs;
-use super::eval::{Rgb, StoredRun, locate_data};
+use super::eval::{Rgb, StoredRun, download_progress, locate_data};
 use crate::responses::{layer_responses, plot, write_csv};
 
 /// Arguments of `resnet analyze`.
@@ -32,13 +34,15 @@ pub enum Analysis {
 #[derive(Debug, clap::Args)]
 pub struct ResponsesArgs {
     /// Network name or JSON config: one for all weights, or one per `--weights`; optional
-    /// for burn records.
+    /// for burn records and published weights.
     #[arg(long, num_args = 1..)]
     pub arch: Vec<String>,
-    /// Trained weights (PyTorch checkpoint or burn record), one or several to overlay.
+    /// Trained weights (a published name, a PyTorch checkpoint, a burn record or a training
+    /// run's directory), one or several to overlay.
     #[arg(long, required = true, num_args = 1..)]
-    pub weights: Vec<PathBuf>,
-    /// Legend names, one per `--weights` (default: the file names).
+    pub weights: Vec<String>,
+    /// Legend names, one per `--weights` (default: a run's directory name, else the file
+    /// name).
     #[arg(long, num_args = 1..)]
     pub labels: Vec<String>,
     /// CIFAR directory or .tar.gz archive (or `cifar10`/`cifar100` to download).
@@ -47,8 +51,9 @@ pub struct ResponsesArgs {
     /// Analyse the first N test images (default: all).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub images: Option<u64>,
-    /// Per-channel mean (r,g,b in [0, 1]) the networks were trained with; default: what a
-    /// burn record stores, else the per-pixel mean of the training set.
+    /// Per-channel mean (r,g,b in [0, 1]) for weights that do not say how their inputs were
+    /// normalised (records of `resnet train` and published weights do); default, said in a
+    /// note: the per-pixel mean of the training set, as the paper.
     #[arg(long, requires = "std")]
     pub mean: Option<Rgb>,
     /// Per-channel standard deviation.
@@ -89,17 +94,27 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     }
     let mean_image = cifar.train.mean_image();
     let mut results = Vec::new();
-    for (i, weights) in args.weights.iter().enumerate() {
-        let arch = args.arch.get(i).or(args.arch.first()).map(String::as_str);
-        let model = load_model(arch, weights, None, &device)?.valid();
-        let normalization = (Rgb::normalization(&args.mean, &args.std))
-            .or(StoredRun::read(weights)?.normalization)
-            .unwrap_or_else(|| Normalization::mean_image(mean_image.clone()));
-        let label = args.labels.get(i).cloned().unwrap_or_else(|| {
-            weights
-                .file_stem()
-                .map_or("model".into(), |s| s.to_string_lossy().into_owned())
-        });
+    for (i, spec) in args.weights.iter().enumerate() {
+        let source = WeightsSource::resolve(spec, download_progress())?;
+        let arch = (args.arch.get(i).or(args.arch.first()).map(String::as_str)).or(source.arch);
+        let model = load_model(arch, &source.path, None, &device)?.valid();
+        // What the weights were trained with, when they say; else what was given.
+        let known = (StoredRun::read(&source.path)?.normalization).or(source.normalization());
+        let given = Rgb::normalization(&args.mean, &args.std);
+        if known.is_none() && given.is_none() {
+            eprintln!(
+                "note: {spec} does not say how its inputs were normalised: assuming the \
+                 per-pixel mean image of the training images, as the paper (--mean and --std \
+                 set it)"
+            );
+        }
+        let normalization =
+            (known.or(given)).unwrap_or_else(|| Normalization::mean_image(mean_image.clone()));
+        let label = args
+            .labels
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| default_label(&source));
         let bar = ProgressBar::new(test.len() as u64).with_message(label.clone());
         let responses = layer_responses(
             &model,
@@ -132,4 +147,19 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         svg.display()
     );
     Ok(())
+}
+
+/// A legend name for weights: a training run's directory name (given, or holding the record),
+/// else the file's name without its extension.
+fn default_label(source: &WeightsSource) -> String {
+    let parent = source
+        .path
+        .parent()
+        .filter(|dir| dir.join("run.json").is_file());
+    let dir = source.run_dir.as_deref().or(parent);
+    let name = match dir {
+        Some(dir) => dir.file_name(),
+        None => source.path.file_stem(),
+    };
+    name.map_or("model".into(), |s| s.to_string_lossy().into_owned())
 }

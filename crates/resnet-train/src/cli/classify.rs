@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::folder::{decode, is_image};
-use resnet_pretrained::{Classifier, Prediction, embedded};
+use resnet_pretrained::{Classifier, Prediction, WeightsSource, embedded};
 use serde::Serialize;
 
 use super::DeviceArgs;
@@ -16,8 +16,8 @@ pub struct ClassifyArgs {
     /// Images (JPEG, PNG, WebP, BMP, PPM), or directories to walk for them.
     #[arg(required = true, num_args = 1..)]
     pub images: Vec<PathBuf>,
-    /// Weights: a name of `resnet weights` (downloaded and verified on first use) or a file
-    /// (PyTorch checkpoint or burn record). Default: the built-in CIFAR-10 ResNet-20.
+    /// Weights: a name of `resnet weights` (downloaded and verified on first use), a file
+    /// (PyTorch checkpoint or burn record) or a training run's directory. Default: the built-in CIFAR-10 ResNet-20.
     #[arg(long, default_value = embedded::NAME)]
     pub weights: String,
     /// The network, for a PyTorch checkpoint that is not a published one (see `resnet models`).
@@ -80,11 +80,8 @@ fn image_files(inputs: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, bool)> {
 /// status is then a failure.
 pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     let (_, device) = args.device.device()?;
-    let classifier = if Path::new(&args.weights).is_file() {
-        Classifier::from_file(Path::new(&args.weights), args.arch.as_deref(), &device)?
-    } else {
-        Classifier::pretrained_with_progress(&args.weights, &device, download_progress())?
-    };
+    let source = WeightsSource::resolve(&args.weights, download_progress())?;
+    let classifier = Classifier::from_source(&source, args.arch.as_deref(), &device)?;
     let (files, walked) = image_files(&args.images)?;
     let bar = if walked && files.len() > 1 {
         let bar = ProgressBar::new(files.len() as u64);

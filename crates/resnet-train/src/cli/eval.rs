@@ -12,23 +12,32 @@ use resnet_data::{Cifar, FolderLayout, FolderSplit, ImageFolder, Normalization, 
 use resnet_model::record::{WeightsFormat, record_metadata};
 use resnet_model::{ResNet, load_model};
 
+use resnet_pretrained::WeightsSource;
+
 use super::DeviceArgs;
 use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+use crate::train::Run;
 
 /// Arguments of `resnet eval`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Network name (see `resnet models`) or JSON config; optional for burn records.
+    /// A training run's directory: its final `model.bpk`, scored on the run's data (its
+    /// `run.json`) unless `--data` says otherwise.
+    #[arg(conflicts_with = "weights", required_unless_present = "weights")]
+    pub run: Option<PathBuf>,
+    /// Network name (see `resnet models`) or JSON config; optional for burn records and for
+    /// published weights.
     #[arg(long)]
     pub arch: Option<String>,
-    /// Weights (PyTorch checkpoint or burn record); several average their softmax (ensemble).
-    #[arg(long, required = true, num_args = 1..)]
-    pub weights: Vec<PathBuf>,
+    /// Weights: a published name (`resnet weights`), a PyTorch checkpoint, a burn record, or
+    /// a training run's directory; several average their softmax (ensemble).
+    #[arg(long, num_args = 1..)]
+    pub weights: Vec<String>,
     /// CIFAR directory or .tar.gz archive, `cifar10`/`cifar100` to download the official
     /// archive into the cache ($RESNET_DATA_DIR), or an ImageNet-style class-folder tree (its
-    /// `val/` or `train/` sub-folder is taken when present).
+    /// `val/` or `train/` sub-folder is taken when present). Default: a run's own data.
     #[arg(long)]
-    pub data: String,
+    pub data: Option<String>,
     /// Which images: the test set, the validation images the training run held out, or the
     /// training images it learnt from. Folders: `val/` (test and val) and `train/`; in a tree
     /// without `val/`, the run's split of its images (a tree without `train/` either is
@@ -43,8 +52,10 @@ pub struct EvalArgs {
     /// Seed of the train/val split. Default: the training run's, else 0.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Per-channel mean (r,g,b in [0, 1]); default: the per-pixel mean image of the training
-    /// set (CIFAR, as the paper), or ImageNet's mean/std (folders).
+    /// Per-channel mean (r,g,b in [0, 1]). Default: what the weights were trained with (a
+    /// record of `resnet train` stores it; published weights are known), else, said in a
+    /// note, the per-pixel mean image of the training set (CIFAR, as the paper) or ImageNet's
+    /// mean/std (folders).
     #[arg(long, requires = "std")]
     pub mean: Option<Rgb>,
     /// Per-channel standard deviation (r,g,b in [0, 1]).
@@ -123,36 +134,62 @@ pub enum Tta {
 /// Runs `resnet eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (spec, device) = args.device.device()?;
-    let models = args
-        .weights
-        .iter()
-        .map(|w| {
-            Ok(load_model(args.arch.as_deref(), w, args.classes, &device)?
+    let specs = match &args.run {
+        Some(run) => vec![run.display().to_string()],
+        None => args.weights.clone(),
+    };
+    let sources = (specs.iter())
+        .map(|s| WeightsSource::resolve(s, download_progress()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let weights: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    let models = (sources.iter())
+        .map(|source| {
+            let arch = args.arch.as_deref().or(source.arch);
+            Ok(load_model(arch, &source.path, args.classes, &device)?
                 .valid()
                 .fold_batch_norm())
         })
         .collect::<anyhow::Result<Vec<ResNet>>>()?;
-    let stored = (args.weights.iter())
-        .map(|w| StoredRun::read(w))
+    let stored = (sources.iter())
+        .map(|source| StoredRun::read(&source.path))
         .collect::<anyhow::Result<Vec<StoredRun>>>()?;
+    // How each network's inputs were normalised: its record says, or its published preset.
+    let known: Vec<Option<Normalization>> = (stored.iter().zip(&sources))
+        .map(|(run, source)| run.normalization.clone().or_else(|| source.normalization()))
+        .collect();
     let given = Rgb::normalization(&args.mean, &args.std);
-    check_ensemble(&args.weights, &stored, args.split, given.is_some())?;
-    // Else what the first network was trained with, when its record says.
-    let per_channel = given.or_else(|| stored[0].normalization.clone());
+    check_ensemble(&weights, &stored, &known, args.split, given.is_some())?;
+    // Else what the first network was trained with, when known.
+    let per_channel = given.or_else(|| known[0].clone());
     let mut settings = EvalSettings {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
         protocol: TestProtocol::AsIs,
         batch_size: args.batch_size as usize,
         on_corrupt: args.on_corrupt,
     };
-    let data = locate_data(&args.data)?;
+    let data = match (&args.data, &sources[0].run_dir) {
+        (Some(data), _) => data.clone(),
+        (None, Some(dir)) => Run::read_config(dir)?.data,
+        (None, None) => anyhow::bail!("--data is required (a run's directory stores its own)"),
+    };
+    let data = locate_data(&data)?;
+    let assumed = |what: &str| {
+        if per_channel.is_none() {
+            eprintln!(
+                "note: {} does not say how its inputs were normalised: assuming {what} \
+                 (--mean and --std set it)",
+                sources[0].spec
+            );
+        }
+    };
     // The split the training run held out (a record stores it), unless given.
     let stored_split = args.val_size.or(stored[0].held_out);
     let seed = args.seed.or(stored[0].seed).unwrap_or(0);
     let start = Instant::now();
     let report = if !Cifar::looks_like(&data) {
         let folder = folder_split(&data, args.split, stored_split.unwrap_or(0), seed)?;
-        check_class_names(&args.weights, &stored, &folder.classes)?;
+        check_class_names(&weights, &stored, &folder.classes)?;
+        assumed("ImageNet's mean and std");
         let native = models[0].config().native_input_size() as u32;
         settings.protocol = match (args.tta, native) {
             // CIFAR networks take their images as they are.
@@ -181,7 +218,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "CIFAR images are evaluated as they are (--tta single)"
         );
         let cifar = Cifar::load(&data)?;
-        check_class_names(&args.weights, &stored, &cifar.class_names)?;
+        check_class_names(&weights, &stored, &cifar.class_names)?;
+        assumed("the per-pixel mean image of the training images, as the paper");
         // The training images (whose mean image normalises) less the run's held-out ones.
         let held_out = match args.split {
             Split::Test => 0,
@@ -191,7 +229,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                     held_out > 0,
                     "{} was trained on all training images: it has no validation split \
                      (give --val-size to score held-out images anyway)",
-                    args.weights[0].display()
+                    sources[0].spec
                 );
                 held_out
             }
@@ -221,19 +259,19 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 fn check_ensemble(
     weights: &[PathBuf],
     stored: &[StoredRun],
+    known: &[Option<Normalization>],
     split: Split,
     normalization_given: bool,
 ) -> anyhow::Result<()> {
     // Mean images differ a little from split to split; their presence and the channel
     // statistics must agree.
-    let kind = |run: &StoredRun| {
-        (run.normalization.as_ref())
-            .map(|n| (n.mean_image.is_some(), n.mean.clone(), n.std.clone()))
+    let kind = |n: &Option<Normalization>| {
+        (n.as_ref()).map(|n| (n.mean_image.is_some(), n.mean.clone(), n.std.clone()))
     };
     let first = (&weights[0], &stored[0]);
-    for (w, run) in weights.iter().zip(stored).skip(1) {
+    for ((w, run), n) in weights.iter().zip(stored).zip(known).skip(1) {
         anyhow::ensure!(
-            normalization_given || kind(run) == kind(first.1),
+            normalization_given || kind(n) == kind(&known[0]),
             "{} and {} were trained with different input normalisations: give --mean and --std, \
              or evaluate them one at a time",
             first.0.display(),

@@ -5,9 +5,12 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
-use resnet_model::load_model;
+use resnet_model::{load_model, resolve_arch};
+
+use resnet_pretrained::WeightsSource;
 
 use super::DeviceArgs;
+use super::eval::download_progress;
 use crate::tensor_file::{read_tensor, write_tensors};
 
 /// Arguments of `resnet infer`.
@@ -17,9 +20,10 @@ pub struct InferArgs {
     /// which store their network.
     #[arg(long)]
     pub arch: Option<String>,
-    /// Weights: a PyTorch checkpoint (.pth/.th) or a burn record (.bpk).
+    /// Weights: a published name (`resnet weights`), a PyTorch checkpoint (.pth/.th or
+    /// .safetensors), a burn record (.bpk), or a training run's directory.
     #[arg(long)]
-    pub weights: PathBuf,
+    pub weights: String,
     /// safetensors file with tensor `input`: [N, 3, H, W] f32, already normalised.
     #[arg(long)]
     pub input: PathBuf,
@@ -39,7 +43,13 @@ pub struct InferArgs {
 /// Runs `resnet infer`.
 pub fn run(args: InferArgs) -> anyhow::Result<()> {
     let (spec, device) = args.device.device()?;
-    let model = load_model(args.arch.as_deref(), &args.weights, args.classes, &device)?
+    if let Some(arch) = &args.arch {
+        // A bad name is said before the weights are looked for (or downloaded).
+        resolve_arch(arch)?;
+    }
+    let source = WeightsSource::resolve(&args.weights, download_progress())?;
+    let arch = args.arch.as_deref().or(source.arch);
+    let model = load_model(arch, &source.path, args.classes, &device)?
         .valid()
         .fold_batch_norm();
     let input: Tensor<4> = read_tensor(&args.input, "input", &device)?;

@@ -552,12 +552,21 @@ fn parameters_finite(model: &ResNet) -> bool {
     finite.0
 }
 
+/// A learning rate as progress shows it: four decimals, or three significant digits below
+/// 0.001 (a fine-tuning rate of 1e-5 is not `0.0000`).
+fn lr_text(lr: f64) -> String {
+    match lr {
+        lr if lr != 0.0 && lr.abs() < 1e-3 => format!("{lr:.2e}"),
+        lr => format!("{lr:.4}"),
+    }
+}
+
 fn format_row(row: &MetricsRow) -> String {
     format!(
-        "iter {} epoch {:.2} lr {:.4} train loss {:.4} train err {:.2}% val err {} test err {} {:.0} img/s {:.0}s",
+        "iter {} epoch {:.2} lr {} train loss {:.4} train err {:.2}% val err {} test err {} {:.0} img/s {:.0}s",
         row.iteration,
         row.epoch,
-        row.lr,
+        lr_text(row.lr),
         row.train_loss,
         100.0 * row.train_error,
         pct(row.val_error),
@@ -611,15 +620,17 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.set_position(state.iteration);
             bar.set_message(format!(
-                "epoch {epoch:.2} loss {loss:.3} train err {:.1}% lr {lr:.4} {speed:.0} img/s",
-                100.0 * error
+                "epoch {epoch:.2} loss {loss:.3} train err {:.1}% lr {} {speed:.0} img/s",
+                100.0 * error,
+                lr_text(lr)
             ));
         } else if self.lines && self.last_line.get().elapsed() >= LINE_EVERY {
             self.last_line.set(Instant::now());
             eprintln!(
-                "iter {} epoch {epoch:.2} loss {loss:.4} train err {:.2}% lr {lr:.4} {speed:.0} img/s, ETA {}",
+                "iter {} epoch {epoch:.2} loss {loss:.4} train err {:.2}% lr {} {speed:.0} img/s, ETA {}",
                 state.iteration,
                 100.0 * error,
+                lr_text(lr),
                 indicatif::HumanDuration(Duration::from_secs_f64(
                     (self.total - state.iteration) as f64 * acc.seconds
                         / (acc.images as f64 / self.batch_size as f64).max(1.0)
