@@ -128,6 +128,54 @@ fn preact_run_resumes_bit_exactly() {
     assert_eq!(model.config().block, resnet::model::BlockKind::PreActBasic);
 }
 
+/// Ctrl-C (SIGINT) mid-run: the step finishes, a checkpoint is written, the process says how
+/// to resume and exits non-zero; resumed, the run ends as an uninterrupted one does.
+#[test]
+fn ctrl_c_writes_a_checkpoint_and_says_how_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, run) = (dir.path().join("whole"), dir.path().join("run"));
+    // No checkpoint before the end but the one the interrupt writes.
+    let extra = "--checkpoint-every 40 --eval-every 5";
+    check(
+        resnet()
+            .args(train_args(&data, &whole, extra))
+            .output()
+            .unwrap(),
+    );
+    let child = resnet()
+        .args(train_args(&data, &run, extra))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !run.join("metrics.csv").exists() {
+        assert!(start.elapsed() < Duration::from_secs(600), "no evaluation");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(kill.unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "an interrupted run fails: {stderr}"
+    );
+    assert!(
+        stderr.contains("interrupted at iteration") && stderr.contains("resnet train --resume"),
+        "{stderr}"
+    );
+    let at = checkpoint_iteration(&run).expect("the interrupt wrote a checkpoint");
+    assert!((5..40).contains(&at), "checkpoint at {at}");
+    let args = ["train", "--quiet", "--resume", run.to_str().unwrap()];
+    check(resnet().args(args).output().unwrap());
+    assert_same_run(&whole, &run, &format!("interrupted at {at}"));
+    println!("Ctrl-C at iteration {at}: checkpoint written, resumed to the same weights");
+}
+
 #[test]
 fn a_diverging_run_stops_and_keeps_its_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,17 @@ pub enum TrainError {
         /// Description of the last good checkpoint.
         checkpoint: String,
     },
+    /// SIGINT or SIGTERM: the run stopped after writing a checkpoint.
+    #[error(
+        "interrupted at iteration {iteration}; the checkpoint is written: continue with \
+         `resnet train --resume {dir}`"
+    )]
+    Interrupted {
+        /// The iteration the checkpoint holds.
+        iteration: u64,
+        /// The run directory.
+        dir: PathBuf,
+    },
     /// A run directory that cannot be resumed.
     #[error("cannot resume {dir}: {reason}")]
     Resume {

@@ -12,6 +12,7 @@
 pub mod checkpoint;
 pub mod data;
 pub(crate) mod error;
+pub mod interrupt;
 pub mod lock;
 pub mod metrics;
 pub mod recipe;

@@ -31,6 +31,7 @@ use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
 use super::data::TrainingData;
 use super::error::with_causes;
+use super::interrupt::Interrupt;
 use super::lock::RunLock;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
@@ -389,6 +390,8 @@ impl Run<'_> {
             i => format!("iteration {i}"),
         };
         let mut order: Option<(u64, Vec<usize>)> = None;
+        // Ctrl-C or SIGTERM: this step finishes, a checkpoint is written, the run stops.
+        let interrupt = Interrupt::catch().map_err(TrainError::io(&self.dir))?;
 
         while state.iteration < recipe.iterations {
             let started = Instant::now();
@@ -462,8 +465,10 @@ impl Run<'_> {
             progress.step(&state, lr, loss_value, per_epoch);
 
             let done = state.iteration == recipe.iterations;
+            let interrupted = interrupt.requested() && !done;
             let evaluates = state.iteration.is_multiple_of(eval_every) || done;
-            let checkpoints = state.iteration.is_multiple_of(checkpoint_every) || done;
+            let checkpoints =
+                state.iteration.is_multiple_of(checkpoint_every) || done || interrupted;
             // A finite loss can still take a step to infinite weights: what is evaluated and
             // checkpointed must be checked first.
             if (evaluates || checkpoints) && !parameters_finite(&model) {
@@ -483,6 +488,13 @@ impl Run<'_> {
                     self.dir.join("checkpoint").display(),
                     state.iteration
                 );
+            }
+            if interrupted {
+                progress.finish();
+                return Err(TrainError::Interrupted {
+                    iteration: state.iteration,
+                    dir: self.dir.clone(),
+                });
             }
         }
         progress.finish();
