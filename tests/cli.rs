@@ -248,6 +248,19 @@ fn classify_photos() {
     // (CIFAR-10's hardest pair is cat and dog).
     let top2: Vec<&str> = stdout.lines().skip(1).take(2).collect();
     assert!(top2.iter().any(|l| l.ends_with(" cat")), "{stdout}");
+    // Which weights answered, and their classes, in one line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("weights: resnet20.cifar10-30ep (10 classes: airplane, automobile"),
+        "{stderr}"
+    );
+    // A path that is not there is said to be not there.
+    let out = classify(&[std::ffi::OsStr::new("/nonexistent/photo.jpg")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("/nonexistent/photo.jpg: no such file"),
+        "{stderr}"
+    );
 
     let Some(images) = shared("fixtures/images") else {
         return;
@@ -331,4 +344,31 @@ fn weights_lists_the_registry() {
     assert_eq!(row("resnet20.akamaster-cifar10")["crop"], 32);
     let out = resnet(&["weights"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("resnet152.tv-in1k-v2"));
+}
+
+/// Arguments are checked before the data is read: a batch of 0 and an `--out` that holds a
+/// run are refused with data that does not exist (so never opened).
+#[test]
+fn train_arguments_are_checked_before_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |arch: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--arch", arch, "--data", "/nonexistent/cifar"];
+        args.extend(extra);
+        let out = resnet(&args);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = train("resnet20", &["--batch-size", "0"]);
+    assert!(err.contains("--batch-size") && err.contains("0"), "{err}");
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(run.join("checkpoint")).unwrap();
+    std::fs::write(run.join("checkpoint/state.json"), "{}").unwrap();
+    let err = train("resnet20", &["--out", run.to_str().unwrap()]);
+    assert!(err.contains("already holds a run"), "{err}");
+    assert!(
+        !err.contains("/nonexistent"),
+        "refused before the data: {err}"
+    );
+    let err = train("resnt20", &[]);
+    assert!(err.contains("did you mean `resnet20`?"), "{err}");
 }

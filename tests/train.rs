@@ -218,7 +218,7 @@ fn bad_training_configs_are_refused() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{stderr}");
     };
-    refused("--batch-size 0", "batch size must be positive");
+    refused("--batch-size 0", "`0` is not a whole number of at least 1");
     // 40 images, 32 held out: 8 left, no batch of 16.
     refused("--batch-size 16", "8 training images make no batch of 16");
     // CIFAR data with the ImageNet recipe: refused before it is read.

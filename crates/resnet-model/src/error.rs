@@ -58,9 +58,15 @@ pub enum ConfigError {
     NoInputChannels,
     /// A name that is neither a named model nor `cifar-resnet<depth>`/`cifar-plain<depth>`.
     #[error(
-        "unknown model `{0}`; `resnet models` lists the names (CIFAR nets of any depth 6n+2: `cifar-resnet<depth>`, `cifar-plain<depth>`)"
+        "unknown model `{name}`{}; `resnet models` lists the names (CIFAR nets of any depth 6n+2: `cifar-resnet<depth>`, `cifar-plain<depth>`)",
+        suggestion.as_ref().map_or(String::new(), |s| format!(" (did you mean `{s}`?)"))
     )]
-    UnknownName(String),
+    UnknownName {
+        /// The name given.
+        name: String,
+        /// The named network closest to it, when one is close.
+        suggestion: Option<String>,
+    },
     /// A config file that cannot be read.
     #[error("cannot read config {path}")]
     Io {

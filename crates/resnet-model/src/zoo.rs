@@ -144,7 +144,21 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     if let Some(depth) = cifar_depth("cifar-preact-bottleneck") {
         return ResNetConfig::preact_cifar_bottleneck(depth);
     }
-    Err(ConfigError::UnknownName(name.to_string()))
+    Err(ConfigError::UnknownName {
+        name: name.to_string(),
+        suggestion: closest_name(&lower),
+    })
+}
+
+/// The named network closest to `name` (at most two edits away), for a "did you mean".
+fn closest_name(name: &str) -> Option<String> {
+    let names = named_models().into_iter().map(|m| m.name);
+    let timm = TIMM_NAMES.iter().map(|(timm, _)| timm.to_string());
+    (names.chain(timm))
+        .map(|candidate| (strsim::levenshtein(name, &candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
 }
 
 /// The name of `arch`'s plain counterpart (the same layers without shortcuts), for runs and

@@ -35,10 +35,14 @@ fn unknown_names_and_invalid_configs() {
         "resnet20-v1.5",
     ] {
         assert!(
-            matches!(zoo::config_for(name), Err(ConfigError::UnknownName(_))),
+            matches!(zoo::config_for(name), Err(ConfigError::UnknownName { .. })),
             "{name}"
         );
     }
+    let typo = zoo::config_for("resnt20").unwrap_err().to_string();
+    assert!(typo.contains("did you mean `resnet20`?"), "{typo}");
+    let far = zoo::config_for("resnet-banana").unwrap_err().to_string();
+    assert!(!far.contains("did you mean"), "{far}");
     assert!(zoo::config_for("cifar-resnet26").is_ok());
     assert_eq!(
         zoo::config_for("ResNet18-v1.5").unwrap(),

@@ -49,7 +49,7 @@ pub struct ResponsesArgs {
     #[arg(long)]
     pub data: String,
     /// Analyse the first N test images (default: all).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = super::positive::<u64>)]
     pub images: Option<u64>,
     /// Per-channel mean (r,g,b in [0, 1]) for weights that do not say how their inputs were
     /// normalised (records of `resnet train` and published weights do); default, said in a
@@ -63,7 +63,7 @@ pub struct ResponsesArgs {
     #[arg(long, default_value = "responses")]
     pub out: PathBuf,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 200, value_parser = super::positive::<u32>)]
     pub batch_size: u32,
     /// The compute device.
     #[command(flatten)]

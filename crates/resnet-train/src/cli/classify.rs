@@ -24,10 +24,10 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub arch: Option<String>,
     /// Classes to print per image.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = super::positive::<u32>)]
     pub top: u32,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 16, value_parser = super::positive::<u32>)]
     pub batch_size: u32,
     /// Print a JSON object instead of text.
     #[arg(long)]
@@ -56,6 +56,11 @@ fn image_files(inputs: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, bool)> {
     let mut files = Vec::new();
     let mut walked = false;
     for input in inputs {
+        anyhow::ensure!(
+            input.exists(),
+            "{}: no such file or directory",
+            input.display()
+        );
         if !input.is_dir() {
             files.push(input.clone());
             continue;
@@ -82,6 +87,19 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     let (_, device) = args.device.device()?;
     let source = WeightsSource::resolve(&args.weights, download_progress())?;
     let classifier = Classifier::from_source(&source, args.arch.as_deref(), &device)?;
+    if !args.json {
+        // Which weights answer, and what their classes are (a CIFAR network calls anything
+        // one of its ten).
+        let classes = classifier.categories();
+        let first: Vec<&str> = classes.names().iter().take(3).map(String::as_str).collect();
+        eprintln!(
+            "weights: {} ({} classes: {}{})",
+            source.spec,
+            classes.len(),
+            first.join(", "),
+            if classes.len() > 3 { ", ..." } else { "" }
+        );
+    }
     let (files, walked) = image_files(&args.images)?;
     let bar = if walked && files.len() > 1 {
         let bar = ProgressBar::new(files.len() as u64);

@@ -72,7 +72,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub classes: Option<usize>,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = super::positive::<u32>)]
     pub batch_size: u32,
     /// Print a JSON object instead of text.
     #[arg(long)]

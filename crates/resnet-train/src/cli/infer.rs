@@ -34,7 +34,7 @@ pub struct InferArgs {
     #[arg(long)]
     pub classes: Option<usize>,
     /// Images per forward pass.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 64, value_parser = super::positive::<u32>)]
     pub batch_size: u32,
     #[command(flatten)]
     pub device: DeviceArgs,

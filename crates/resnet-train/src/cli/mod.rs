@@ -65,6 +65,15 @@ impl DeviceArgs {
     }
 }
 
+/// Parses a whole number of at least 1 (batch sizes, counts of iterations, images or
+/// classes): one wording for every such flag.
+pub fn positive<T: std::str::FromStr + From<u8> + PartialOrd>(s: &str) -> Result<T, String> {
+    match s.trim().parse::<T>() {
+        Ok(value) if value >= T::from(1) => Ok(value),
+        _ => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
 /// Parses the command line and runs it.
 pub fn main() -> anyhow::Result<()> {
     run(Cli::parse())

@@ -14,6 +14,9 @@ pub struct PlotArgs {
     /// Output files: OUT.png and OUT.svg.
     #[arg(long, default_value = "curves")]
     pub out: PathBuf,
+    /// Legend names, one per run (default: each run's directory name).
+    #[arg(long, num_args = 1..)]
+    pub labels: Vec<String>,
     /// Top of the error axis in percent (e.g. 20, as the paper's Fig. 6); default: the
     /// largest error plotted.
     #[arg(long, value_name = "PERCENT", value_parser = positive_percent)]
@@ -29,8 +32,14 @@ fn positive_percent(s: &str) -> Result<f64, String> {
 
 /// Runs `resnet plot`.
 pub fn run(args: PlotArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.labels.is_empty() || args.labels.len() == args.runs.len(),
+        "give one label per run ({} runs, {} labels)",
+        args.runs.len(),
+        args.labels.len()
+    );
     let mut runs = Vec::new();
-    for path in &args.runs {
+    for (i, path) in args.runs.iter().enumerate() {
         let (dir, csv) = match path.is_dir() {
             true => (path.clone(), path.join("metrics.csv")),
             false => (
@@ -38,11 +47,11 @@ pub fn run(args: PlotArgs) -> anyhow::Result<()> {
                 path.clone(),
             ),
         };
-        // The run's own name when it has a run.json, else its directory's.
-        let name = Run::read_config(&dir).map(|c| c.arch).unwrap_or_else(|_| {
-            dir.file_name()
-                .map_or("run".into(), |n| n.to_string_lossy().into_owned())
-        });
+        // The directory's name (two runs of one network differ in it), else the network's.
+        let name = (args.labels.get(i).cloned())
+            .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .or_else(|| Run::read_config(&dir).map(|c| c.arch).ok())
+            .unwrap_or_else(|| "run".into());
         runs.push((name, read_metrics(&csv)?));
     }
     let [png, svg] = training_curves(&runs, &args.out, args.y_max)?;

@@ -74,11 +74,11 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "iterations")]
     pub epochs: Option<f64>,
     /// Train for this many iterations: the recipe's schedule scaled to that length.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive::<u64>)]
     pub iterations: Option<u64>,
     /// Images per iteration.
-    #[arg(long)]
-    pub batch_size: Option<usize>,
+    #[arg(long, value_parser = super::positive::<u64>)]
+    pub batch_size: Option<u64>,
     /// Initial learning rate. With `--resume`: the run's new base rate from its last
     /// checkpoint on (e.g. after its loss became NaN); the schedule's divisions still apply.
     #[arg(long)]
@@ -110,7 +110,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub eval_images: Option<usize>,
     /// Images per evaluation forward pass.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 500, value_parser = super::positive::<u32>)]
     pub eval_batch_size: u32,
     /// Progress as plain lines even on a terminal.
     #[arg(long)]
@@ -174,7 +174,7 @@ impl TrainArgs {
             Some(name) => Recipe::preset(name)?,
             None => Recipe::for_network(imagenet, depth),
         };
-        r.batch_size = self.batch_size.unwrap_or(r.batch_size);
+        r.batch_size = self.batch_size.map_or(r.batch_size, |b| b as usize);
         r.lr = self.lr.unwrap_or(r.lr);
         r.momentum = self.momentum.unwrap_or(r.momentum);
         r.weight_decay = self.weight_decay.unwrap_or(r.weight_decay);
@@ -308,6 +308,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             (config, data, dir.clone())
         }
         None => {
+            if let Some(out) = &args.out {
+                // Before the data is read, which can take long.
+                Run::check_new_dir(out)?;
+            }
             let (config, data) = args.new_run(&device)?;
             let dir = args
                 .out

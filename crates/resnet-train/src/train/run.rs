@@ -204,6 +204,18 @@ fn metadata(run: &Run) -> BTreeMap<String, String> {
 }
 
 impl Run<'_> {
+    /// Refuses a directory that already holds a run (a checkpoint): `resnet train` checks it
+    /// before loading any data, [`Run::start`] again under the run's lock.
+    pub fn check_new_dir(dir: &Path) -> Result<(), TrainError> {
+        match checkpoint::latest(dir) {
+            Some(_) => Err(TrainError::Config(format!(
+                "{} already holds a run; resume it (--resume) or choose another --out",
+                dir.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Starts the run from scratch in an empty (or new) directory.
     pub fn start(&self) -> Result<RunSummary, TrainError> {
         self.config.recipe.validate()?;
@@ -215,12 +227,7 @@ impl Run<'_> {
             ));
         }
         let _lock = RunLock::acquire(&self.dir)?;
-        if checkpoint::latest(&self.dir).is_some() {
-            return Err(TrainError::Config(format!(
-                "{} already holds a run; resume it (--resume) or choose another --out",
-                self.dir.display()
-            )));
-        }
+        Self::check_new_dir(&self.dir)?;
         fs::create_dir_all(&self.dir).map_err(TrainError::io(&self.dir))?;
         self.write_config()?;
         self.train_from_iteration_zero()
