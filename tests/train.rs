@@ -116,6 +116,42 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
         !bad.status.success() && message.contains("not a percentage"),
         "{message}"
     );
+
+    // The finished run lengthened to 50 iterations: its schedule stays, run.json says 50.
+    let whole_arg = whole.to_str().unwrap();
+    let args = [
+        "train",
+        "--quiet",
+        "--resume",
+        whole_arg,
+        "--iterations",
+        "50",
+    ];
+    let longer = check(resnet().args(args).output().unwrap());
+    let stderr = String::from_utf8_lossy(&longer.stderr);
+    assert!(
+        stderr.contains("lengthening the run from 40 to 50"),
+        "{stderr}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(whole.join("run.json")).unwrap()).unwrap();
+    assert_eq!(config["recipe"]["iterations"], 50, "{config}");
+    let rows = read_metrics(&whole.join("metrics.csv")).unwrap();
+    assert_eq!(rows.last().unwrap().iteration, 50);
+    let shorter = [
+        "train",
+        "--quiet",
+        "--resume",
+        whole_arg,
+        "--iterations",
+        "45",
+    ];
+    let refused = resnet().args(shorter).output().unwrap();
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && message.contains("not shortened"),
+        "{message}"
+    );
 }
 
 /// A pre-activation network (He et al. 2016) trains and resumes bit-exactly as the paper's do.

@@ -12,7 +12,7 @@ use super::DeviceArgs;
 use super::eval::{download_progress, locate_data};
 use crate::train::run::check_rgb;
 use crate::train::{
-    DataKind, InitWeights, Progress, Recipe, Run, RunConfig, TrainError, TrainingData,
+    DataKind, InitWeights, Progress, Recipe, Run, RunConfig, Schedule, TrainError, TrainingData,
 };
 
 /// The weights a fine-tuning run starts from.
@@ -59,9 +59,10 @@ pub struct TrainArgs {
     /// Default: runs/<arch>.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in this directory from its last checkpoint.
+    /// Continue the run in this directory from its last checkpoint; with `--iterations`, a run
+    /// (finished or not) is lengthened to that many, its schedule's milestones kept.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "zero_init_residual", "recipe", "epochs", "iterations",
+        "arch", "out", "plain", "zero_init_residual", "recipe", "epochs",
         "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
         "checkpoint_every", "eval_images", "init", "freeze_stages",
     ])]
@@ -73,7 +74,8 @@ pub struct TrainArgs {
     /// Train for this many epochs: the recipe's schedule scaled to that length.
     #[arg(long, conflicts_with = "iterations")]
     pub epochs: Option<f64>,
-    /// Train for this many iterations: the recipe's schedule scaled to that length.
+    /// Train for this many iterations: the recipe's schedule scaled to that length (with
+    /// `--resume`: the run lengthened, its schedule as it was).
     #[arg(long, value_parser = super::positive::<u64>)]
     pub iterations: Option<u64>,
     /// Images per iteration.
@@ -277,6 +279,35 @@ impl TrainArgs {
     }
 }
 
+/// `recipe` run to `iterations` instead: the schedule's milestones (and warm-up) stay where
+/// they were, which is said (a change to run.json, shown in every mode). A run is lengthened,
+/// never shortened.
+fn lengthened(recipe: &Recipe, iterations: u64) -> anyhow::Result<Recipe> {
+    anyhow::ensure!(
+        iterations >= recipe.iterations,
+        "--iterations {iterations} with --resume: the run has {} iterations; a run can be \
+         lengthened, not shortened",
+        recipe.iterations
+    );
+    if iterations > recipe.iterations {
+        let milestones = match &recipe.schedule {
+            Schedule::Steps { milestones, .. } => format!("at {milestones:?}"),
+            Schedule::Plateau { .. } => "on validation plateaus".into(),
+        };
+        eprintln!(
+            "warning: lengthening the run from {} to {iterations} iterations; the learning \
+             rate still falls {milestones}",
+            recipe.iterations
+        );
+    }
+    let recipe = Recipe {
+        iterations,
+        ..recipe.clone()
+    };
+    recipe.validate()?;
+    Ok(recipe)
+}
+
 /// Runs `resnet train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (_, device) = args.device.device()?;
@@ -291,6 +322,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 );
                 config.recipe.lr = lr;
                 config.recipe.validate()?;
+            }
+            if let Some(iterations) = args.iterations {
+                config.recipe = lengthened(&config.recipe, iterations)?;
             }
             let source = args.data.clone().unwrap_or_else(|| config.data.clone());
             let r = &config.recipe;
