@@ -13,7 +13,7 @@ use resnet_data::download::{Checksum, Remote, fetch};
 
 use crate::embedded;
 use crate::error::PretrainedError;
-use crate::registry::{PublishedWeights, published, published_file};
+use crate::registry::{PublishedWeights, published};
 
 /// Environment variable naming the weights cache directory.
 pub const CACHE_ENV: &str = "RESNET_CACHE";
@@ -108,16 +108,4 @@ pub fn locate(
             name: spec.to_string(),
         }),
     }
-}
-
-/// The network (a `resnet models` name) of the weights `spec` names or of the file at `path`
-/// when they say it: a published checkpoint (by name or file name) or the built-in record.
-pub fn network_name(spec: &str, path: &Path) -> Option<&'static str> {
-    if spec.eq_ignore_ascii_case(embedded::NAME) {
-        return Some(embedded::ARCH);
-    }
-    let file_name = path.file_name()?.to_str()?;
-    published(spec)
-        .or(published_file(file_name))
-        .map(|w| w.arch)
 }

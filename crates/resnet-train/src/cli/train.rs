@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use resnet_data::metadata::RunMetadata;
 use resnet_data::{Cifar, Normalization};
 use resnet_model::{ResNetConfig, Stem, resolve_arch, zoo};
-use resnet_pretrained::Classifier;
+use resnet_pretrained::{Classifier, WeightsSource};
 
 use super::DeviceArgs;
 use super::eval::{download_progress, locate_data};
@@ -34,9 +34,10 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present_any = ["resume", "init"])]
     pub arch: Option<String>,
     /// Fine-tune: start from these weights, a name of `resnet weights` (downloaded on first
-    /// use), the built-in `resnet20.cifar10-30ep`, or a file (PyTorch checkpoint or burn
-    /// record). The classifier is replaced when the data has other classes; inputs are
-    /// normalised as the weights were trained (their preset's mean and std).
+    /// use), the built-in `resnet20.cifar10-30ep`, a file (PyTorch checkpoint or burn
+    /// record), or a training run's directory. The classifier is replaced when the data has
+    /// other classes; inputs are normalised as the weights were trained (their preset's mean
+    /// and std).
     #[arg(long)]
     pub init: Option<String>,
     /// With `--init`: the stem and the first N stages are not trained (no gradient; their BN
@@ -189,10 +190,11 @@ impl TrainArgs {
 
     /// The weights `--init` names: their file, network and normalisation.
     fn init_weights(&self, spec: &str, device: &Device) -> anyhow::Result<Init> {
-        let path = resnet_pretrained::cache::locate(spec, download_progress())?;
-        let classifier = Classifier::from_file(&path, self.arch.as_deref(), device)?;
+        let source = WeightsSource::resolve(spec, download_progress())?;
+        let classifier = Classifier::from_source(&source, self.arch.as_deref(), device)?;
+        let path = source.path.clone();
         let arch = (self.arch.clone())
-            .or_else(|| resnet_pretrained::cache::network_name(spec, &path).map(String::from))
+            .or_else(|| source.arch.map(String::from))
             .or_else(|| {
                 let metadata = resnet_model::record::record_metadata(&path).ok()?;
                 RunMetadata::from_map(&metadata).ok().map(|run| run.arch)
