@@ -212,6 +212,49 @@ fn ctrl_c_writes_a_checkpoint_and_says_how_to_resume() {
     println!("Ctrl-C at iteration {at}: checkpoint written, resumed to the same weights");
 }
 
+/// Fine-tuning published CIFAR-10 weights: a rate for trained weights, the weights' score
+/// before the first step, and a note that the held-out images were among their training data.
+#[test]
+fn fine_tuning_starts_gently_and_says_where_it_starts() {
+    let Some(weights) = common::shared("weights/cifar10-akamaster/resnet20.th") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let out = dir.path().join("run");
+    let args = [
+        "train",
+        "--log-lines",
+        "--iterations",
+        "2",
+        "--held-out",
+        "32",
+    ];
+    let output = check(
+        resnet()
+            .args(args)
+            .arg("--init")
+            .arg(&weights)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for said in [
+        "fine-tuning at a base learning rate of 0.001",
+        "trained on all of CIFAR-10's training images",
+        "iter 0 (the weights as given) val err",
+    ] {
+        assert!(stderr.contains(said), "`{said}` in {stderr}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(config["recipe"]["lr"], 0.001, "{config}");
+}
+
 #[test]
 fn a_diverging_run_stops_and_keeps_its_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

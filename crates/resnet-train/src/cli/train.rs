@@ -24,7 +24,14 @@ struct Init {
     network: ResNetConfig,
     /// How their inputs were normalised.
     normalization: Normalization,
+    /// Published weights trained on all of CIFAR-10's training images.
+    trained_on_cifar10: bool,
 }
+
+/// A fine-tuning run's base learning rate is the recipe's divided by this (0.1 becomes 0.001,
+/// the rate of torchvision's transfer-learning tutorial and timm's fine-tuning examples), unless
+/// `--lr` or `--recipe` is given; the schedule keeps its shape, without a warm-up.
+const FINE_TUNING_LR_FACTOR: f64 = 100.0;
 
 /// Arguments of `resnet train`.
 #[derive(Debug, Clone, clap::Args)]
@@ -208,6 +215,8 @@ impl TrainArgs {
             arch,
             network: classifier.model().config().clone(),
             normalization: classifier.preset().normalization.clone(),
+            trained_on_cifar10: (source.published)
+                .is_some_and(|w| w.dataset == resnet_pretrained::registry::Dataset::Cifar10),
         })
     }
 
@@ -243,6 +252,18 @@ impl TrainArgs {
             false => arch.clone(),
         };
         let mut recipe = self.recipe(imagenet, depth)?;
+        if init.is_some() && self.recipe.is_none() {
+            // Fine-tuning: the step schedule's shape, at a rate for weights that are trained.
+            recipe.warmup = None;
+            if self.lr.is_none() {
+                recipe.lr /= FINE_TUNING_LR_FACTOR;
+                (self.progress()).note(&format!(
+                    "note: fine-tuning at a base learning rate of {} (the recipe's / \
+                     {FINE_TUNING_LR_FACTOR}; --lr sets it)",
+                    recipe.lr
+                ));
+            }
+        }
         recipe.validate()?;
         let mut data = load_data(
             &source,
@@ -255,6 +276,14 @@ impl TrainArgs {
         if let Some(init) = &init {
             data = (data.with_normalization(init.normalization.clone()))
                 .map_err(|e| anyhow::anyhow!("--init {}: {e}", init.weights.source))?;
+            if init.trained_on_cifar10 && data.has_validation() && recipe.data == DataKind::Cifar {
+                (self.progress()).note(&format!(
+                    "note: {} was trained on all of CIFAR-10's training images: the held-out \
+                     validation images are among them, so the validation error understates \
+                     (the test error does not)",
+                    init.weights.source
+                ));
+            }
         }
         if self.held_out.is_some_and(|n| n > 0) && Path::new(&source).join("val").is_dir() {
             (self.progress()).note(&format!(

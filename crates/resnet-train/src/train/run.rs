@@ -392,6 +392,19 @@ impl Run<'_> {
             state.iteration,
             recipe.batch_size,
         );
+        if self.config.init.is_some() && state.iteration == 0 {
+            // Fine-tuning: where the given weights start, before the first step.
+            let (val, test) = self.data.evaluate(
+                &model.valid().fold_batch_norm(),
+                &self.device,
+                self.eval_batch_size,
+            )?;
+            progress.println(&format!(
+                "iter 0 (the weights as given) val err {} test err {}",
+                pct(val.map(|r| r.top1_error)),
+                pct(test.map(|r| r.top1_error))
+            ));
+        }
         let mut last_checkpoint = match state.iteration {
             0 => "none yet: start again".to_string(),
             i => format!("iteration {i}"),
