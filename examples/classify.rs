@@ -8,24 +8,30 @@
 //! Without `--weights`, the project's own CIFAR-10 ResNet-20 (built in, no download); a name
 //! of `resnet weights` is downloaded and verified on first use.
 
+use std::path::PathBuf;
+
 use burn::tensor::Device;
+use clap::Parser;
 use resnet::data::folder::decode;
 use resnet::pretrained::{Classifier, embedded};
 
+/// Classify photos with pretrained weights.
+#[derive(Parser)]
+struct Args {
+    /// Photos to classify.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// A name of `resnet weights`; default: the built-in CIFAR-10 ResNet-20.
+    #[arg(long, default_value = embedded::NAME)]
+    weights: String,
+}
+
 fn main() -> anyhow::Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let weights = match args.iter().position(|a| a == "--weights") {
-        Some(i) => args.drain(i..i + 2).nth(1).unwrap_or_default(),
-        None => embedded::NAME.to_string(),
-    };
-    anyhow::ensure!(
-        !args.is_empty(),
-        "usage: classify [--weights NAME] IMAGE..."
-    );
-    let classifier = Classifier::pretrained(&weights, &Device::default())?;
-    for path in args {
-        let image = decode(path.as_ref())?;
-        println!("{path}");
+    let args = Args::parse();
+    let classifier = Classifier::pretrained(&args.weights, &Device::default())?;
+    for path in args.images {
+        let image = decode(&path)?;
+        println!("{}", path.display());
         for prediction in classifier.classify(&image, 5) {
             println!(
                 "  {:5.1}%  {}",
