@@ -258,6 +258,16 @@ pub fn locate_cifar(
     spec: &str,
     progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Located, DataError> {
+    locate_cifar_in(spec, &cache_dir(), progress)
+}
+
+/// [`locate_cifar`] with `cache` as the cache directory. An archive that is not an official
+/// one is warned about once: the cache keeps a note of its md5 (`accepted/<md5>`).
+pub fn locate_cifar_in(
+    spec: &str,
+    cache: &Path,
+    progress: impl FnMut(u64, Option<u64>),
+) -> Result<Located, DataError> {
     let given = Path::new(spec);
     let mut archives: Vec<PathBuf> = CifarVariant::ALL
         .iter()
@@ -278,11 +288,16 @@ pub fn locate_cifar(
             let official = CifarVariant::ALL
                 .iter()
                 .any(|&v| Remote::cifar(v).checksum.matches(&md5));
-            if !official {
+            let noted = cache.join("accepted").join(&md5);
+            if !official && !noted.exists() {
                 warning = Some(format!(
-                    "{}: md5 {md5} is not that of an official CIFAR binary archive; using it as given",
+                    "{}: md5 {md5} is not that of an official CIFAR binary archive; using it as \
+                     given (said once per archive)",
                     path.display()
                 ));
+                // A cache that cannot be written only means the warning comes again.
+                let _ = std::fs::create_dir_all(cache.join("accepted"))
+                    .and_then(|()| std::fs::write(&noted, path.display().to_string()));
             }
         }
         return Ok(Located {
@@ -297,11 +312,11 @@ pub fn locate_cifar(
             return Err(DataError::NotFound(format!(
                 "no data at {spec}: give a CIFAR directory or .tar.gz archive, a class-folder \
                  tree, or `cifar10`/`cifar100` to download the official archive into {}",
-                cache_dir().display()
+                cache.display()
             )));
         }
     };
-    let path = fetch(&Remote::cifar(variant), &cache_dir(), progress)?;
+    let path = fetch(&Remote::cifar(variant), cache, progress)?;
     Ok(Located {
         path,
         warning: None,

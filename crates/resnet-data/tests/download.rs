@@ -64,16 +64,22 @@ fn unreachable_server_is_a_clear_error() {
 
 #[test]
 fn locate_uses_explicit_paths_as_given() {
-    use resnet_data::download::locate_cifar;
-    let dir = tempfile::tempdir().unwrap();
+    use resnet_data::download::locate_cifar_in;
+    let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let locate =
+        |spec: &std::path::Path| locate_cifar_in(spec.to_str().unwrap(), cache.path(), |_, _| ());
     let archive = dir.path().join("my-cifar.tar.gz");
     std::fs::write(&archive, b"not the official archive").unwrap();
-    let located = locate_cifar(archive.to_str().unwrap(), |_, _| ()).unwrap();
+    let located = locate(&archive).unwrap();
     assert_eq!(located.path, archive);
     assert!(located.warning.unwrap().contains("not that of an official"));
-    let located = locate_cifar(dir.path().to_str().unwrap(), |_, _| ()).unwrap();
+    // Said once per archive (and cache): the same bytes elsewhere are not warned about again.
+    let copy = dir.path().join("copy.tar.gz");
+    std::fs::copy(&archive, &copy).unwrap();
+    assert_eq!(locate(&copy).unwrap().warning, None);
+    let located = locate(dir.path()).unwrap();
     assert!(located.warning.is_none(), "directories are not checksummed");
-    let err = locate_cifar("/nonexistent/imagenet", |_, _| ()).unwrap_err();
+    let err = locate(std::path::Path::new("/nonexistent/imagenet")).unwrap_err();
     assert!(err.to_string().contains("cifar10"), "{err}");
 }
 
