@@ -77,6 +77,20 @@ fn resume_after_kill_equals_an_uninterrupted_run() {
         !stderr.contains("normalised"),
         "a run's record says: {stderr}"
     );
+    // `analyze` too: the run's data, and the run's name in the legend.
+    let responses = dir.path().join("responses");
+    let analyze = resnet()
+        .args(["analyze", "responses", "--images", "20", "--weights"])
+        .arg(&whole)
+        .arg("--out")
+        .arg(&responses)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check(analyze).stdout).into_owned();
+    assert!(
+        stdout.contains("whole:"),
+        "labelled by the run directory: {stdout}"
+    );
 
     // Both runs overlaid, as `resnet plot` draws them.
     let stem = dir.path().join("overlay");

@@ -13,6 +13,7 @@ use resnet_pretrained::WeightsSource;
 use super::DeviceArgs;
 use super::eval::{Rgb, StoredRun, download_progress, locate_data};
 use crate::responses::{layer_responses, plot, write_csv};
+use crate::train::Run;
 
 /// Arguments of `resnet analyze`.
 #[derive(Debug, clap::Args)]
@@ -45,9 +46,10 @@ pub struct ResponsesArgs {
     /// name).
     #[arg(long, num_args = 1..)]
     pub labels: Vec<String>,
-    /// CIFAR directory or .tar.gz archive (or `cifar10`/`cifar100` to download).
+    /// CIFAR directory or .tar.gz archive (or `cifar10`/`cifar100` to download). Default: the
+    /// data of the first training run among the weights.
     #[arg(long)]
-    pub data: String,
+    pub data: Option<String>,
     /// Analyse the first N test images (default: all).
     #[arg(long, value_parser = super::positive::<u64>)]
     pub images: Option<u64>,
@@ -87,15 +89,26 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         args.labels.is_empty() || args.labels.len() == args.weights.len(),
         "give one label per weights file"
     );
-    let cifar = Cifar::load(locate_data(&args.data)?)?;
+    let sources = (args.weights.iter())
+        .map(|spec| WeightsSource::resolve(spec, download_progress()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let run_data = sources.iter().find_map(|source| {
+        let dir = source
+            .run_dir
+            .clone()
+            .or_else(|| source.path.parent().map(Into::into))?;
+        Run::read_config(&dir).ok().map(|config| config.data)
+    });
+    let data = (args.data.clone().or(run_data))
+        .context("--data is required (a training run's directory stores its own)")?;
+    let cifar = Cifar::load(locate_data(&data)?)?;
     let mut test = cifar.test;
     if let Some(n) = args.images.map(|n| n as usize).filter(|&n| n < test.len()) {
         test = test.subset(&(0..n).collect::<Vec<_>>());
     }
     let mean_image = cifar.train.mean_image();
     let mut results = Vec::new();
-    for (i, spec) in args.weights.iter().enumerate() {
-        let source = WeightsSource::resolve(spec, download_progress())?;
+    for (i, (spec, source)) in args.weights.iter().zip(&sources).enumerate() {
         let arch = (args.arch.get(i).or(args.arch.first()).map(String::as_str)).or(source.arch);
         let model = load_model(arch, &source.path, None, &device)?.valid();
         // What the weights were trained with, when they say; else what was given.
@@ -114,7 +127,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
             .labels
             .get(i)
             .cloned()
-            .unwrap_or_else(|| default_label(&source));
+            .unwrap_or_else(|| default_label(source));
         let bar = ProgressBar::new(test.len() as u64).with_message(label.clone());
         let responses = layer_responses(
             &model,
