@@ -3,12 +3,11 @@
 //! directory; and what is known of the weights besides their tensors (their network, how their
 //! inputs were normalised).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use resnet_data::Normalization;
+use resnet_data::download::Checksum;
 use resnet_model::record::WeightsFormat;
-use sha2::{Digest, Sha256};
 
 use crate::cache::locate;
 use crate::embedded;
@@ -18,6 +17,9 @@ use crate::registry::{PUBLISHED, PublishedWeights, published, published_file};
 /// The final weights a training run leaves in its directory.
 pub const RUN_MODEL: &str = "model.bpk";
 
+/// The configuration a training run keeps in its directory (`resnet train`'s `run.json`).
+pub const RUN_CONFIG: &str = "run.json";
+
 /// Weights, resolved.
 #[derive(Debug, Clone)]
 pub struct WeightsSource {
@@ -25,7 +27,8 @@ pub struct WeightsSource {
     pub spec: String,
     /// The file to load.
     pub path: PathBuf,
-    /// The training run's directory, when `spec` named one.
+    /// The training run the weights come from: the directory `spec` named, or the one
+    /// holding the file beside its `run.json`.
     pub run_dir: Option<PathBuf>,
     /// The published checkpoint the file is, when known: by name, by its published file name,
     /// or (a PyTorch file under another name) by its hash.
@@ -60,6 +63,9 @@ impl WeightsSource {
             });
         }
         let path = locate(spec, progress)?;
+        let run_dir = (path.parent())
+            .filter(|dir| dir.join(RUN_CONFIG).is_file())
+            .map(Path::to_path_buf);
         let builtin = spec.eq_ignore_ascii_case(embedded::NAME);
         let published = match builtin {
             true => None,
@@ -71,7 +77,7 @@ impl WeightsSource {
                 .map(|w| w.arch)
                 .or(builtin.then_some(embedded::ARCH)),
             path,
-            run_dir: None,
+            run_dir,
             published,
         })
     }
@@ -100,26 +106,7 @@ fn published_weights(
     if WeightsFormat::detect(path)? != WeightsFormat::PyTorch {
         return Ok(None);
     }
-    let digest = sha256(path)?;
-    Ok(PUBLISHED
-        .iter()
-        .find(|w| digest.starts_with(w.sha256_prefix)))
-}
-
-/// The file's sha256, lowercase hex.
-fn sha256(path: &Path) -> Result<String, PretrainedError> {
-    let io = |source| PretrainedError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 20];
-    loop {
-        match file.read(&mut buffer).map_err(io)? {
-            0 => break,
-            n => hasher.update(&buffer[..n]),
-        }
-    }
-    Ok(format!("{:x}", hasher.finalize()))
+    // One pass over the file, compared with every entry's prefix.
+    let digest = Checksum::Sha256Prefix(String::new()).digest_file(path)?;
+    Ok(PUBLISHED.iter().find(|w| w.checksum().matches(&digest)))
 }

@@ -11,9 +11,11 @@ use resnet_model::load_model;
 use resnet_pretrained::WeightsSource;
 
 use super::DeviceArgs;
-use super::eval::{Rgb, StoredRun, download_progress, locate_data};
+use super::eval::{
+    PAPER_MEAN_IMAGE, Rgb, StoredRun, download_progress, locate_data, note_assumed_normalization,
+    run_data,
+};
 use crate::responses::{layer_responses, plot, write_csv};
-use crate::train::Run;
 
 /// Arguments of `resnet analyze`.
 #[derive(Debug, clap::Args)]
@@ -92,15 +94,10 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     let sources = (args.weights.iter())
         .map(|spec| WeightsSource::resolve(spec, download_progress()))
         .collect::<Result<Vec<_>, _>>()?;
-    let run_data = sources.iter().find_map(|source| {
-        let dir = source
-            .run_dir
-            .clone()
-            .or_else(|| source.path.parent().map(Into::into))?;
-        Run::read_config(&dir).ok().map(|config| config.data)
-    });
-    let data = (args.data.clone().or(run_data))
-        .context("--data is required (a training run's directory stores its own)")?;
+    let data = match &args.data {
+        Some(data) => data.clone(),
+        None => run_data(&sources)?,
+    };
     let cifar = Cifar::load(locate_data(&data)?)?;
     let mut test = cifar.test;
     if let Some(n) = args.images.map(|n| n as usize).filter(|&n| n < test.len()) {
@@ -112,14 +109,10 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         let arch = (args.arch.get(i).or(args.arch.first()).map(String::as_str)).or(source.arch);
         let model = load_model(arch, &source.path, None, &device)?.valid();
         // What the weights were trained with, when they say; else what was given.
-        let known = (StoredRun::read(&source.path)?.normalization).or(source.normalization());
+        let known = StoredRun::read(&source.path)?.normalization_of(source);
         let given = Rgb::normalization(&args.mean, &args.std);
         if known.is_none() && given.is_none() {
-            eprintln!(
-                "note: {spec} does not say how its inputs were normalised: assuming the \
-                 per-pixel mean image of the training images, as the paper (--mean and --std \
-                 set it)"
-            );
+            note_assumed_normalization(spec, PAPER_MEAN_IMAGE);
         }
         let normalization =
             (known.or(given)).unwrap_or_else(|| Normalization::mean_image(mean_image.clone()));
@@ -162,15 +155,10 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A legend name for weights: a training run's directory name (given, or holding the record),
-/// else the file's name without its extension.
+/// A legend name for weights: their training run's directory name, else the file's name
+/// without its extension.
 fn default_label(source: &WeightsSource) -> String {
-    let parent = source
-        .path
-        .parent()
-        .filter(|dir| dir.join("run.json").is_file());
-    let dir = source.run_dir.as_deref().or(parent);
-    let name = match dir {
+    let name = match &source.run_dir {
         Some(dir) => dir.file_name(),
         None => source.path.file_stem(),
     };

@@ -155,7 +155,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<StoredRun>>>()?;
     // How each network's inputs were normalised: its record says, or its published preset.
     let known: Vec<Option<Normalization>> = (stored.iter().zip(&sources))
-        .map(|(run, source)| run.normalization.clone().or_else(|| source.normalization()))
+        .map(|(run, source)| run.normalization_of(source))
         .collect();
     let given = Rgb::normalization(&args.mean, &args.std);
     check_ensemble(&weights, &stored, &known, args.split, given.is_some())?;
@@ -167,19 +167,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size as usize,
         on_corrupt: args.on_corrupt,
     };
-    let data = match (&args.data, &sources[0].run_dir) {
-        (Some(data), _) => data.clone(),
-        (None, Some(dir)) => Run::read_config(dir)?.data,
-        (None, None) => anyhow::bail!("--data is required (a run's directory stores its own)"),
+    let data = match &args.data {
+        Some(data) => data.clone(),
+        None => run_data(&sources)?,
     };
     let data = locate_data(&data)?;
     let assumed = |what: &str| {
         if per_channel.is_none() {
-            eprintln!(
-                "note: {} does not say how its inputs were normalised: assuming {what} \
-                 (--mean and --std set it)",
-                sources[0].spec
-            );
+            note_assumed_normalization(&sources[0].spec, what);
         }
     };
     // The split the training run held out (a record stores it), unless given.
@@ -219,7 +214,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         );
         let cifar = Cifar::load(&data)?;
         check_class_names(&weights, &stored, &cifar.class_names)?;
-        assumed("the per-pixel mean image of the training images, as the paper");
+        assumed(PAPER_MEAN_IMAGE);
         // The training images (whose mean image normalises) less the run's held-out ones.
         let held_out = match args.split {
             Split::Test => 0,
@@ -302,7 +297,35 @@ pub(super) struct StoredRun {
     pub held_out: Option<usize>,
 }
 
+/// The normalisation assumed for CIFAR weights that do not say theirs: the paper's.
+pub(super) const PAPER_MEAN_IMAGE: &str =
+    "the per-pixel mean image of the training images, as the paper";
+
+/// Says, in one line, what is assumed for weights that do not say how their inputs were
+/// normalised.
+pub(super) fn note_assumed_normalization(spec: &str, assumed: &str) {
+    eprintln!(
+        "note: {spec} does not say how its inputs were normalised: assuming {assumed} (--mean \
+         and --std set it)"
+    );
+}
+
+/// `--data`'s default: the data of the first training run the weights come from.
+pub(super) fn run_data(sources: &[WeightsSource]) -> anyhow::Result<String> {
+    let dir = (sources.iter().find_map(|source| source.run_dir.as_deref()))
+        .context("--data is required (a training run's directory stores its own)")?;
+    Ok(Run::read_config(dir)?.data)
+}
+
 impl StoredRun {
+    /// How the weights' inputs were normalised, when they say: this record's, else the
+    /// published checkpoint's preset.
+    pub(super) fn normalization_of(&self, source: &WeightsSource) -> Option<Normalization> {
+        self.normalization
+            .clone()
+            .or_else(|| source.normalization())
+    }
+
     /// Reads a record's [`RunMetadata`]; weights without one (PyTorch checkpoints, records
     /// from elsewhere) have none. Metadata that is there but damaged is an error.
     pub(super) fn read(weights: &Path) -> anyhow::Result<Self> {
