@@ -13,7 +13,8 @@
 //!   crate (what this project's flex kernels multiply with) on rayon's threads, in GFLOP/s.
 //!
 //! Workloads: ResNet-20 train step and eval (batch 128, 32x32), ResNet-56 and ResNet-110 train
-//! steps (batch 128), ResNet-50 eval (batch 8, 224x224) and train step (batch 16). A train step
+//! steps (batch 128), ResNet-50 and ResNeXt-50 32x4d eval (batch 8, 224x224) and train step
+//! (batch 16). A train step
 //! is forward, cross-entropy, backward and an SGD update (momentum 0.9, weight decay 1e-4, the
 //! optimiser `resnet train` builds), as `resnet train` runs it; eval is a forward pass with BN
 //! folded into the convolutions, as `resnet eval` runs it.
@@ -44,7 +45,7 @@ struct Workload {
     size: usize,
 }
 
-const WORKLOADS: [Workload; 7] = [
+const WORKLOADS: [Workload; 9] = [
     Workload {
         arch: "resnet20",
         train: true,
@@ -83,6 +84,20 @@ const WORKLOADS: [Workload; 7] = [
     },
     Workload {
         arch: "resnet50",
+        train: true,
+        batch: 16,
+        size: 224,
+    },
+    // The cost of cardinality: ResNet-50's MACs in 32 groups (grouped 3x3 convolutions run
+    // through burn's conv2d on every backend).
+    Workload {
+        arch: "resnext50_32x4d",
+        train: false,
+        batch: 8,
+        size: 224,
+    },
+    Workload {
+        arch: "resnext50_32x4d",
         train: true,
         batch: 16,
         size: 224,

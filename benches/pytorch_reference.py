@@ -31,6 +31,8 @@ WORKLOADS = [
     ("preact-resnet110", True, 128, 32),
     ("resnet50", False, 8, 224),
     ("resnet50", True, 16, 224),
+    ("resnext50_32x4d", False, 8, 224),
+    ("resnext50_32x4d", True, 16, 224),
 ]
 
 
@@ -128,6 +130,8 @@ def measure(arch, train, batch, size):
         torch.set_num_threads(threads)
     if arch == "resnet50":
         model = paper_resnet50()
+    elif arch == "resnext50_32x4d":
+        model = torchvision.models.resnext50_32x4d(num_classes=10)
     elif arch.startswith("preact-resnet"):
         model = preact_cifar_resnet(int(arch[len("preact-resnet"):]))
     else:

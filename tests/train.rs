@@ -619,3 +619,22 @@ fn fine_tuning_from_torchvision_weights_trains_only_what_is_not_frozen() {
         0.485
     );
 }
+
+/// A Wide ResNet with dropout (WRN-10-1, dropout 0.3, the WRN paper's placement) and a ResNeXt
+/// (grouped convolutions) train and resume bit-exactly: dropout's masks are drawn from a
+/// generator seeded at every step.
+#[test]
+fn wide_and_grouped_runs_resume_bit_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let wide = dir.path().join("wide");
+    std::fs::create_dir(&wide).unwrap();
+    let (whole, _) = killed_and_resumed(&wide, &data, "--arch wrn-10-1 --dropout 0.3");
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(model.config().dropout, 0.3);
+    let grouped = dir.path().join("grouped");
+    std::fs::create_dir(&grouped).unwrap();
+    let (whole, _) = killed_and_resumed(&grouped, &data, "--arch cifar-resnext11_4x4d");
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(model.config().cardinality, 4);
+}

@@ -172,8 +172,8 @@ fn ci() -> anyhow::Result<()> {
 fn readme(check: bool) -> anyhow::Result<()> {
     let rows = resnet_json(&["models", "--json"])?;
     let mut models = String::from(
-        "| name | family | depth | block | shortcut | bottleneck stride | params | MACs (1 image) | published weights |\n\
-         |---|---|---:|---|---|---|---:|---:|---|\n",
+        "| name | family | depth | block | shortcut | bottleneck stride | C x d | params | MACs (1 image) | published weights |\n\
+         |---|---|---:|---|---|---|---|---:|---:|---|\n",
     );
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
@@ -183,13 +183,14 @@ fn readme(check: bool) -> anyhow::Result<()> {
             .map(|w| format!("`{w}`"))
             .collect();
         models.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2}M | {:.2}G @{} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2}M | {:.2}G @{} | {} |\n",
             s("name"),
             s("family"),
             r["depth"],
             s("block"),
             s("shortcut"),
             s("bottleneck_stride"),
+            s("groups"),
             n("params") / 1e6,
             n("macs") / 1e9,
             r["input_size"],

@@ -30,21 +30,23 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
 /// Convolution with an optional per-channel bias, square kernel, `stride` and zero `padding` on
-/// both axes: burn's `conv2d`, or this crate's kernels where it has them.
+/// both axes, in `groups` groups (`weight` is `[out, in / groups, k, k]`): burn's `conv2d`, or
+/// this crate's kernels where it has them.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     stride: usize,
     padding: usize,
+    groups: usize,
 ) -> Tensor<4> {
-    let (channels, expected) = (x.dims()[1], weight.dims()[1]);
+    let (channels, expected) = (x.dims()[1], weight.dims()[1] * groups);
     assert_eq!(
         channels, expected,
-        "conv2d: the input has {channels} channels, the weight {expected}"
+        "conv2d: the input has {channels} channels, the weight {expected} ({groups} groups)"
     );
     #[cfg(feature = "flex")]
-    if runs_on_flex(&x.device()) {
+    if groups == 1 && runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
         use flex::ResNetKernels;
         let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
@@ -61,7 +63,7 @@ pub fn conv2d(
         };
         return Tensor::from_dispatch(y);
     }
-    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups);
     burn::tensor::module::conv2d(x, weight, bias, options)
 }
 
@@ -76,11 +78,13 @@ pub fn conv2d_relu(
     residual: Option<Tensor<4>>,
     stride: usize,
     padding: usize,
+    groups: usize,
 ) -> Tensor<4> {
     // The fast path skips the checks of `y + residual`: it takes only a residual of the
     // output's shape on the same device (anything else gets burn's ops and their errors).
     #[cfg(feature = "flex")]
-    if runs_on_flex(&x.device())
+    if groups == 1
+        && runs_on_flex(&x.device())
         && x.dims()[1] == weight.dims()[1]
         && residual.as_ref().is_none_or(|r| {
             r.device() == x.device() && Some(r.dims()) == output_dims(&x, &weight, stride, padding)
@@ -108,7 +112,10 @@ pub fn conv2d_relu(
         };
         return Tensor::from_dispatch(y);
     }
-    add_relu(conv2d(x, weight, Some(bias), stride, padding), residual)
+    add_relu(
+        conv2d(x, weight, Some(bias), stride, padding, groups),
+        residual,
+    )
 }
 
 /// The shape of `conv2d(x, weight)`'s output, if the convolution is well formed.

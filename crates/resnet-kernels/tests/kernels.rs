@@ -36,7 +36,7 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
 }
 
 /// (batch, in, out, side, kernel, stride)
-const CASES: [(usize, usize, usize, usize, usize, usize); 8] = [
+const CASES: [(usize, usize, usize, usize, usize, usize); 10] = [
     (4, 16, 16, 32, 3, 1), // CIFAR stage 1
     (3, 16, 32, 32, 3, 2), // CIFAR stage change
     (1, 3, 16, 32, 3, 1),  // stem, batch 1
@@ -45,6 +45,8 @@ const CASES: [(usize, usize, usize, usize, usize, usize); 8] = [
     (2, 12, 20, 15, 1, 2), // projection shortcut, odd side
     (2, 24, 10, 6, 1, 1),  // bottleneck 1x1
     (1, 3, 8, 29, 7, 2),   // ImageNet stem on an odd side
+    (8, 32, 64, 16, 1, 2), // projection shortcut, even side (Wide ResNet)
+    (8, 16, 32, 32, 1, 1), // projection shortcut without stride (Wide ResNet's first)
 ];
 
 #[test]
@@ -77,7 +79,7 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
                 w.clone().detach().require_grad(),
             );
             let y = match custom {
-                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding),
+                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding, 1),
                 false => {
                     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
                     conv2d(x.clone(), w.clone(), None, options)
@@ -121,10 +123,16 @@ fn inference_convolution_with_bias_shortcut_and_relu_equals_burns() {
             let transposed = normal([n, c, ow, oh], 5).swap_dims(2, 3);
             let broadcast = normal([1, c, oh, ow], 6);
             let conv = |residual: Option<Tensor<4>>, relu: bool| match relu {
-                true => {
-                    kernels::conv2d_relu(x.clone(), w.clone(), b.clone(), residual, stride, padding)
-                }
-                false => kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), stride, padding),
+                true => kernels::conv2d_relu(
+                    x.clone(),
+                    w.clone(),
+                    b.clone(),
+                    residual,
+                    stride,
+                    padding,
+                    1,
+                ),
+                false => kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), stride, padding, 1),
             };
             let relu = burn::tensor::activation::relu;
             let with = |r: &Tensor<4>| relu(expected.clone() + r.clone());
@@ -292,7 +300,7 @@ fn untracked_input_gets_no_gradient_and_the_weight_does() {
     let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
     let w = w.require_grad();
-    let grads = kernels::conv2d(x.clone(), w.clone(), None, 1, 1)
+    let grads = kernels::conv2d(x.clone(), w.clone(), None, 1, 1, 1)
         .sum()
         .backward();
     assert!(x.grad(&grads).is_none());

@@ -3,7 +3,7 @@
 //! Conventions (those of the paper's Table 1 and of torchvision/fvcore): parameters are the
 //! learnable ones (conv weights, BN gamma and beta, classifier weight and bias; BN running
 //! statistics are buffers). Multiply-adds (MACs) count convolutions and the classifier, one per
-//! weight use; BN, ReLU, pooling and shortcut additions are not counted.
+//! weight use (a grouped convolution's fewer weights, fewer uses); BN, ReLU, pooling and shortcut additions are not counted.
 
 use crate::config::ResNetConfig;
 use crate::error::ConfigError;
@@ -67,7 +67,7 @@ fn norm_params(channels: usize) -> u64 {
 /// Adds one convolution (and its BN) to `cost`; returns the output size.
 fn conv_cost(conv: &ConvSpec, [h, w]: [usize; 2], cost: &mut Cost) -> [usize; 2] {
     let (oh, ow) = (conv.output_size(h), conv.output_size(w));
-    let weights = (conv.in_channels * conv.out_channels * conv.kernel * conv.kernel) as u64;
+    let weights = conv.weights();
     cost.params += weights
         + if conv.norm {
             norm_params(conv.out_channels)

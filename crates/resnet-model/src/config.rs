@@ -5,7 +5,6 @@
 //! and how (or whether) shortcuts are drawn. A config captures exactly those choices; the named
 //! constructors below are thin presets over it.
 
-use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
@@ -121,10 +120,13 @@ pub enum BottleneckStride {
     On3x3,
 }
 
-/// Describes any ResNet or plain network of the paper.
+/// Describes any ResNet or plain network of the paper, and the residual networks that followed
+/// it (pre-activation, ResNeXt, Wide ResNets).
 ///
-/// Serialises to JSON; build a model from it with [`ResNetConfig::init`].
-#[derive(Config, Debug, PartialEq)]
+/// Serialises to JSON (a burn [`Config`](burn::config::Config)); build a model from it with
+/// [`ResNetConfig::init`]. A field with a default may be absent from the JSON, so that configs
+/// written before the field existed (in run directories and records) still read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResNetConfig {
     /// The input layer.
     pub stem: Stem,
@@ -136,25 +138,166 @@ pub struct ResNetConfig {
     /// the resolution. The stem has as many filters as the first stage.
     pub stage_widths: Vec<usize>,
     /// Shortcut option, or plain.
-    #[config(default = "ShortcutOption::B")]
+    #[serde(default = "defaults::shortcut")]
     pub shortcut: ShortcutOption,
     /// Stride placement in bottleneck blocks, pre-activation ones too (ignored by basic blocks).
-    #[config(default = "BottleneckStride::OnReduce")]
+    #[serde(default = "defaults::bottleneck_stride")]
     pub bottleneck_stride: BottleneckStride,
     /// Number of output classes of the classifier.
-    #[config(default = 1000)]
+    #[serde(default = "defaults::num_classes")]
     pub num_classes: usize,
     /// Number of input channels.
-    #[config(default = 3)]
+    #[serde(default = "defaults::in_channels")]
     pub in_channels: usize,
     /// Initialise each residual block's last BN gamma (a pre-activation block's last
     /// convolution, which no BN follows) to zero, so that every block starts as the identity
     /// (Goyal et al., 2017). Not in the paper; off by default.
-    #[config(default = false)]
+    #[serde(default)]
     pub zero_init_residual: bool,
+    /// Cardinality C (ResNeXt, Xie et al. 2017, section 3.3): the groups of each bottleneck's
+    /// 3x3 convolution; 1 for a ResNet. Bottleneck blocks only.
+    #[serde(default = "defaults::cardinality")]
+    pub cardinality: usize,
+    /// Bottleneck width d per group, for a stage of base width 64 (ResNeXt's "C x d";
+    /// torchvision's `width_per_group`): a bottleneck of a stage of base width `w` has
+    /// `w * d / 64 * C` channels between its 1x1 layers. 64 for a ResNet; 128 for torchvision's
+    /// Wide ResNet-50-2 (twice as wide bottlenecks). Bottleneck blocks only.
+    #[serde(default = "defaults::group_width")]
+    pub group_width: usize,
+    /// Filters of the stem; `None`: the first stage's base width (the paper's networks). The
+    /// CIFAR Wide ResNets keep a 16-filter stem before stages of 16k filters.
+    #[serde(default)]
+    pub stem_width: Option<usize>,
+    /// Dropout probability between a basic block's two convolutions, in training (Wide ResNets,
+    /// Zagoruyko and Komodakis 2016, section 2.4: WRN-28-10 with 0.3); 0 for none. Basic
+    /// blocks only.
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+impl burn::config::Config for ResNetConfig {}
+
+impl std::fmt::Display for ResNetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&burn::config::config_to_json(self))
+    }
+}
+
+/// The defaults of [`ResNetConfig`]'s optional fields (those of the paper's ImageNet networks).
+mod defaults {
+    use super::{BottleneckStride, ShortcutOption};
+
+    pub fn shortcut() -> ShortcutOption {
+        ShortcutOption::B
+    }
+    pub fn bottleneck_stride() -> BottleneckStride {
+        BottleneckStride::OnReduce
+    }
+    pub fn num_classes() -> usize {
+        1000
+    }
+    pub fn in_channels() -> usize {
+        3
+    }
+    pub fn cardinality() -> usize {
+        1
+    }
+    pub fn group_width() -> usize {
+        64
+    }
 }
 
 impl ResNetConfig {
+    /// A network with the given stem, block, blocks and base width of each stage, and the
+    /// defaults for the rest: option B shortcuts, the stride on a bottleneck's 1x1 (the
+    /// paper), 1000 classes, 3 input channels, cardinality 1 and group width 64 (a ResNet),
+    /// the stem as wide as the first stage, no dropout, no zero-initialised residuals.
+    pub fn new(
+        stem: Stem,
+        block: BlockKind,
+        blocks_per_stage: Vec<usize>,
+        stage_widths: Vec<usize>,
+    ) -> Self {
+        Self {
+            stem,
+            block,
+            blocks_per_stage,
+            stage_widths,
+            shortcut: defaults::shortcut(),
+            bottleneck_stride: defaults::bottleneck_stride(),
+            num_classes: defaults::num_classes(),
+            in_channels: defaults::in_channels(),
+            zero_init_residual: false,
+            cardinality: defaults::cardinality(),
+            group_width: defaults::group_width(),
+            stem_width: None,
+            dropout: 0.0,
+        }
+    }
+
+    /// With these shortcuts.
+    pub fn with_shortcut(self, shortcut: ShortcutOption) -> Self {
+        Self { shortcut, ..self }
+    }
+
+    /// With the stride of bottlenecks that change resolution there.
+    pub fn with_bottleneck_stride(self, bottleneck_stride: BottleneckStride) -> Self {
+        Self {
+            bottleneck_stride,
+            ..self
+        }
+    }
+
+    /// With this many classes.
+    pub fn with_num_classes(self, num_classes: usize) -> Self {
+        Self {
+            num_classes,
+            ..self
+        }
+    }
+
+    /// With this many input channels.
+    pub fn with_in_channels(self, in_channels: usize) -> Self {
+        Self {
+            in_channels,
+            ..self
+        }
+    }
+
+    /// With (or without) each residual block starting as the identity.
+    pub fn with_zero_init_residual(self, zero_init_residual: bool) -> Self {
+        Self {
+            zero_init_residual,
+            ..self
+        }
+    }
+
+    /// With this cardinality (groups of each bottleneck's 3x3).
+    pub fn with_cardinality(self, cardinality: usize) -> Self {
+        Self {
+            cardinality,
+            ..self
+        }
+    }
+
+    /// With this bottleneck width per group (per 64 of a stage's base width).
+    pub fn with_group_width(self, group_width: usize) -> Self {
+        Self {
+            group_width,
+            ..self
+        }
+    }
+
+    /// With a stem of this many filters (`None`: the first stage's base width).
+    pub fn with_stem_width(self, stem_width: Option<usize>) -> Self {
+        Self { stem_width, ..self }
+    }
+
+    /// With dropout of this probability between a basic block's convolutions, in training.
+    pub fn with_dropout(self, dropout: f64) -> Self {
+        Self { dropout, ..self }
+    }
+
     /// An ImageNet network of Table 1 with the given block kind and blocks per stage
     /// (option B shortcuts, stride on the 1x1 as in the paper).
     pub fn imagenet(block: BlockKind, blocks_per_stage: [usize; 4]) -> Self {
@@ -239,15 +382,99 @@ impl ResNetConfig {
             .with_bottleneck_stride(BottleneckStride::On3x3)
     }
 
+    /// An ImageNet ResNeXt (Xie et al. 2017, Table 1): ResNet-50/101/152's bottleneck stages with
+    /// each 3x3 convolution split into `cardinality` groups of `group_width` channels (at the
+    /// first stage; doubling with each stage), the stride on the 3x3 as in the paper's code and
+    /// torchvision: `resnext(ResNetConfig::resnet50(), 32, 4)` is ResNeXt-50 (32x4d).
+    pub fn resnext(base: Self, cardinality: usize, group_width: usize) -> Self {
+        Self {
+            block: BlockKind::Bottleneck,
+            ..base
+        }
+        .with_bottleneck_stride(BottleneckStride::On3x3)
+        .with_cardinality(cardinality)
+        .with_group_width(group_width)
+    }
+
+    /// torchvision's ImageNet Wide ResNet: a bottleneck network whose 3x3 layers (and the 1x1
+    /// layers around them) are `k` times as wide, outputs unchanged, stride on the 3x3:
+    /// `wide_resnet(ResNetConfig::resnet50(), 2)` is `wide_resnet50_2`.
+    pub fn wide_resnet(base: Self, k: usize) -> Self {
+        Self::resnext(base, 1, 64 * k)
+    }
+
+    /// The ResNeXt paper's CIFAR network (section 5.3) with `depth = 9n + 2` layers: a 3x3 stem
+    /// of 64 filters, three stages of `n` bottlenecks with outputs 256/512/1024 on 32/16/8 maps,
+    /// cardinality C and bottleneck width d at the first stage (ResNeXt-29 8x64d: depth 29,
+    /// C = 8, d = 64), projection shortcuts where dimensions change, 10 classes.
+    pub fn resnext_cifar(
+        depth: usize,
+        cardinality: usize,
+        group_width: usize,
+    ) -> Result<Self, ConfigError> {
+        if depth < 11 || !(depth - 2).is_multiple_of(9) {
+            return Err(ConfigError::CifarBottleneckDepth(depth));
+        }
+        let n = (depth - 2) / 9;
+        let base = Self::new(
+            Stem::Cifar,
+            BlockKind::Bottleneck,
+            vec![n; 3],
+            vec![64, 128, 256],
+        );
+        Ok(Self::resnext(base, cardinality, group_width).with_num_classes(10))
+    }
+
+    /// The CIFAR Wide ResNet WRN-`depth`-`k` (Zagoruyko and Komodakis 2016, Table 1) with
+    /// `depth = 6n + 4`: a 3x3 stem of 16 filters, three stages of `n` pre-activation basic
+    /// blocks of 16k, 32k and 64k filters on 32/16/8 maps, a 1x1 projection where dimensions
+    /// change (the WRN paper counts those three in its depth), 10 classes. Its dropout is off;
+    /// WRN-28-10 is trained with 0.3 in the paper (`with_dropout(0.3)`).
+    pub fn wide_cifar(depth: usize, k: usize) -> Result<Self, ConfigError> {
+        if depth < 10 || !(depth - 4).is_multiple_of(6) {
+            return Err(ConfigError::WideDepth(depth));
+        }
+        if k == 0 {
+            return Err(ConfigError::ZeroWidening);
+        }
+        let n = (depth - 4) / 6;
+        Ok(Self::new(
+            Stem::Cifar,
+            BlockKind::PreActBasic,
+            vec![n; 3],
+            vec![16 * k, 32 * k, 64 * k],
+        )
+        .with_stem_width(Some(16))
+        .with_num_classes(10))
+    }
+
     /// The same network without shortcuts.
     pub fn plain(self) -> Self {
         self.with_shortcut(ShortcutOption::Plain)
     }
 
     /// Number of weighted layers, as the paper counts depth (convolutions on the main path
-    /// plus the classifier; projection shortcuts are not counted).
+    /// plus the classifier; projection shortcuts are not counted). The WRN paper counts
+    /// otherwise (its projections, not its classifier): WRN-28-10's depth here is 26.
     pub fn depth(&self) -> usize {
         1 + self.block.layers() * self.blocks_per_stage.iter().sum::<usize>() + 1
+    }
+
+    /// Channels of the stem's output.
+    pub fn stem_channels(&self) -> usize {
+        self.stem_width
+            .unwrap_or(self.stage_widths.first().copied().unwrap_or(0))
+    }
+
+    /// Channels between a bottleneck's 1x1 layers in `stage` (its 3x3's, split into
+    /// `cardinality` groups): `w * group_width / 64 * cardinality` for a stage of base width `w`
+    /// (torchvision's rule), `w` for a ResNet; a basic block's width for basic blocks.
+    pub fn inner_width(&self, stage: usize) -> usize {
+        let width = self.stage_widths[stage];
+        match self.block.is_bottleneck() {
+            true => width * self.group_width / 64 * self.cardinality,
+            false => width,
+        }
     }
 
     /// Output channels of the last stage: the feature width the classifier sees.
@@ -292,9 +519,35 @@ impl ResNetConfig {
         if self.in_channels == 0 {
             return Err(ConfigError::NoInputChannels);
         }
+        if self.stem_width == Some(0) {
+            return Err(ConfigError::ZeroStemWidth);
+        }
+        let grouped = self.cardinality != 1 || self.group_width != 64;
+        if grouped && !self.block.is_bottleneck() {
+            return Err(ConfigError::GroupedBasicBlock {
+                cardinality: self.cardinality,
+                group_width: self.group_width,
+            });
+        }
+        if self.cardinality == 0 {
+            return Err(ConfigError::ZeroCardinality);
+        }
+        if let Some(stage) = (0..self.stage_widths.len()).find(|&s| self.inner_width(s) == 0) {
+            return Err(ConfigError::ZeroGroupWidth {
+                stage,
+                width: self.stage_widths[stage],
+                group_width: self.group_width,
+            });
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(ConfigError::DropoutProbability(self.dropout));
+        }
+        if self.dropout > 0.0 && self.block.is_bottleneck() {
+            return Err(ConfigError::BottleneckDropout);
+        }
         // Option A's parameter-free shortcut can pad channels, not drop them.
         if self.shortcut == ShortcutOption::A {
-            let mut in_channels = self.stage_widths[0];
+            let mut in_channels = self.stem_channels();
             for (stage, &width) in self.stage_widths.iter().enumerate() {
                 let out_channels = width * self.block.expansion();
                 if out_channels < in_channels {

@@ -24,6 +24,24 @@ pub struct ConvBn {
     folded: bool,
 }
 
+/// He initialisation with fan-out as PyTorch counts it: `std = sqrt(2 / (out * k * k))`. For a
+/// grouped convolution PyTorch's fan-out is `out * k * k` too, where burn's Kaiming initialiser
+/// divides it by the groups; a grouped layer gets the normal distribution written out, so
+/// that a ResNeXt starts as torchvision's does.
+fn initializer(spec: &ConvSpec) -> Initializer {
+    if spec.groups == 1 {
+        return Initializer::KaimingNormal {
+            gain: std::f64::consts::SQRT_2,
+            fan_out_only: true,
+        };
+    }
+    let fan_out = (spec.out_channels * spec.kernel * spec.kernel) as f64;
+    Initializer::Normal {
+        mean: 0.0,
+        std: (2.0 / fan_out).sqrt(),
+    }
+}
+
 impl ConvBn {
     /// Builds the layer with He initialisation (Kaiming normal, fan-out, ReLU gain) and
     /// BN gamma = 1, beta = 0, as the paper (and torchvision) do.
@@ -34,12 +52,10 @@ impl ConvBn {
             [spec.kernel, spec.kernel],
         )
         .with_stride([spec.stride, spec.stride])
+        .with_groups(spec.groups)
         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
         .with_bias(false)
-        .with_initializer(Initializer::KaimingNormal {
-            gain: std::f64::consts::SQRT_2,
-            fan_out_only: true,
-        })
+        .with_initializer(initializer(spec))
         .init(device);
         // PyTorch's defaults (eps 1e-5, momentum 0.1), which the public checkpoints assume.
         // Unlike PyTorch, burn (and this crate's flex kernel, to agree with it) tracks the
@@ -84,7 +100,8 @@ impl ConvBn {
     fn conv_only(&self, x: Tensor<4>) -> Tensor<4> {
         let [stride, padding] = self.stride_and_padding();
         let bias = self.conv.bias.as_ref().map(|bias| bias.val());
-        kernels::conv2d(x, self.conv.weight.val(), bias, stride, padding)
+        let weight = self.conv.weight.val();
+        kernels::conv2d(x, weight, bias, stride, padding, self.conv.groups)
     }
 
     /// `ReLU(BN(conv(x)) + residual)`, without the addition when `residual` is `None`: the
@@ -101,7 +118,8 @@ impl ConvBn {
         if let (None, true, Some(bias)) = (&responses, self.folded, &self.conv.bias) {
             let [stride, padding] = self.stride_and_padding();
             let weight = self.conv.weight.val();
-            return kernels::conv2d_relu(x, weight, bias.val(), residual, stride, padding);
+            let groups = self.conv.groups;
+            return kernels::conv2d_relu(x, weight, bias.val(), residual, stride, padding, groups);
         }
         if let (None, false, Some(bn)) = (&responses, self.folded, &self.bn) {
             return kernels::batch_norm_relu(bn, self.conv_only(x), residual);

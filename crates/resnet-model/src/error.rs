@@ -56,6 +56,51 @@ pub enum ConfigError {
     /// No input channels.
     #[error("the number of input channels must be at least 1")]
     NoInputChannels,
+    /// A stem of no filters.
+    #[error("the stem width must be at least 1")]
+    ZeroStemWidth,
+    /// Cardinality or group width set on basic blocks (as torchvision, grouped and widened
+    /// convolutions are defined for bottlenecks; widen a basic network through its stage widths).
+    #[error(
+        "cardinality {cardinality} and group width {group_width} apply to bottleneck blocks only (a basic block has cardinality 1 and group width 64; widen a basic network with its stage widths)"
+    )]
+    GroupedBasicBlock {
+        /// The config's cardinality.
+        cardinality: usize,
+        /// The config's group width.
+        group_width: usize,
+    },
+    /// A cardinality of zero.
+    #[error("the cardinality (groups of the 3x3 convolutions) must be at least 1")]
+    ZeroCardinality,
+    /// A group width that leaves a stage's bottlenecks without channels.
+    #[error(
+        "stage {stage} (base width {width}) with group width {group_width} has no channels per group ({width} * {group_width} / 64 = 0)"
+    )]
+    ZeroGroupWidth {
+        /// Index of the stage (0-based).
+        stage: usize,
+        /// The stage's base width.
+        width: usize,
+        /// The config's group width.
+        group_width: usize,
+    },
+    /// A dropout probability outside [0, 1).
+    #[error("the dropout probability must be in [0, 1); got {0}")]
+    DropoutProbability(f64),
+    /// Dropout asked of bottleneck blocks.
+    #[error(
+        "dropout (between a block's two 3x3 convolutions, as in Wide ResNets) applies to basic blocks only"
+    )]
+    BottleneckDropout,
+    /// A Wide ResNet depth that is not 6n+4.
+    #[error(
+        "a CIFAR Wide ResNet's depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...); got {0}"
+    )]
+    WideDepth(usize),
+    /// A widening factor of zero.
+    #[error("the widening factor k of a Wide ResNet must be at least 1")]
+    ZeroWidening,
     /// A name that is neither a named model nor `cifar-resnet<depth>`/`cifar-plain<depth>`.
     #[error(
         "unknown model `{name}`{}; `resnet models` lists the names (CIFAR nets of any depth 6n+2: `cifar-resnet<depth>`, `cifar-plain<depth>`)",

@@ -5,8 +5,11 @@
 //!   and CIFAR (section 4.2: 6n+2 layers), shortcut options A/B/C or plain, bottleneck stride on
 //!   the 1x1 (paper) or the 3x3 (torchvision "v1.5"); and the pre-activation networks of the
 //!   follow-up paper (He et al. 2016, *Identity Mappings in Deep Residual Networks*): the
-//!   block is a [`BlockKind`], each kind one file under [`blocks`].
-//! - [`zoo`] names them (`resnet50`, `resnet110`, `plain34`, `preact-resnet164`, ...);
+//!   block is a [`BlockKind`], each kind one file under [`blocks`]; and width and cardinality:
+//!   ResNeXt (grouped 3x3 convolutions, [`ResNetConfig::cardinality`]) and Wide ResNets
+//!   ([`ResNetConfig::group_width`], [`ResNetConfig::wide_cifar`], with dropout).
+//! - [`zoo`] names them (`resnet50`, `resnet110`, `plain34`, `preact-resnet164`,
+//!   `resnext50_32x4d`, `wrn-28-10`, ...);
 //!   [`ResNetConfig::cost`] counts their parameters and multiply-adds without building them.
 //! - [`ResNet`] is the network: logits, stage outputs (as a backbone), per-layer responses.
 //! - Weights: PyTorch checkpoints ([`ResNet::load_pytorch`]) and burn records ([`record`]).

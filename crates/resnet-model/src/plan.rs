@@ -20,6 +20,9 @@ pub(crate) struct ConvSpec {
     pub kernel: usize,
     /// Stride.
     pub stride: usize,
+    /// Groups: the input and output channels split into this many groups, each output group
+    /// computed from its input group alone (ResNeXt's cardinality; 1 for a full convolution).
+    pub groups: usize,
     /// Whether BN follows the convolution (the paper puts BN after every convolution; a
     /// pre-activation network's stem, projections and last layer of a block have none).
     pub norm: bool,
@@ -33,8 +36,19 @@ impl ConvSpec {
             out_channels,
             kernel,
             stride,
+            groups: 1,
             norm: true,
         }
+    }
+
+    /// The same convolution in `groups` groups.
+    pub fn grouped(self, groups: usize) -> Self {
+        Self { groups, ..self }
+    }
+
+    /// Learnable weights (BN's aside): a grouped convolution has `groups` times fewer.
+    pub fn weights(&self) -> u64 {
+        (self.in_channels / self.groups * self.out_channels * self.kernel * self.kernel) as u64
     }
 
     /// The same convolution without BN after it.
@@ -72,7 +86,7 @@ pub(crate) enum ShortcutPlan {
 }
 
 /// One block: its kind, the layers of its residual function F, and its shortcut.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BlockPlan {
     /// Which block this is.
     pub kind: BlockKind,
@@ -81,12 +95,14 @@ pub(crate) struct BlockPlan {
     pub pre_norm: Option<usize>,
     /// Main-path convolutions, in order.
     pub layers: Vec<ConvSpec>,
+    /// Dropout probability between the first and second convolutions, in training (0: none).
+    pub dropout: f64,
     /// The shortcut.
     pub shortcut: ShortcutPlan,
 }
 
 /// The whole network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NetworkPlan {
     /// The stem convolution (with BN, unless the network is pre-activation).
     pub stem: ConvSpec,
@@ -106,7 +122,7 @@ impl ResNetConfig {
     /// Validates the config and lays out every layer of the network.
     pub(crate) fn plan(&self) -> Result<NetworkPlan, ConfigError> {
         self.validate()?;
-        let stem_width = self.stage_widths[0];
+        let stem_width = self.stem_channels();
         let (stem, stem_pool) = match self.stem {
             Stem::ImageNet => (ConvSpec::new(self.in_channels, stem_width, 7, 2), true),
             Stem::Cifar => (ConvSpec::new(self.in_channels, stem_width, 3, 1), false),
@@ -137,9 +153,12 @@ impl ResNetConfig {
                         kind: self.block,
                         in_channels: cin,
                         width,
+                        inner_width: self.inner_width(index),
+                        cardinality: self.cardinality,
                         stride,
                         shortcut: self.shortcut,
                         bottleneck_stride: self.bottleneck_stride,
+                        dropout: self.dropout,
                     })
                 })
                 .collect();

@@ -15,6 +15,17 @@ pub const PREACT_CIFAR_DEPTHS: [usize; 5] = [20, 32, 44, 56, 110];
 /// The 2016 paper's pre-activation bottleneck CIFAR networks (9n+2, Table 3).
 pub const PREACT_CIFAR_BOTTLENECK_DEPTHS: [usize; 2] = [164, 1001];
 
+/// torchvision's ImageNet ResNeXts (depth, cardinality C, group width d), the ResNeXt paper's
+/// Table 3 templates (`resnext50_32x4d`).
+pub const RESNEXT_IMAGENET: [(usize, usize, usize); 3] = [(50, 32, 4), (101, 32, 8), (101, 64, 4)];
+/// torchvision's ImageNet Wide ResNets (depth, widening factor): `wide_resnet50_2`.
+pub const WIDE_IMAGENET: [(usize, usize); 2] = [(50, 2), (101, 2)];
+/// The ResNeXt paper's CIFAR networks (depth, C, d), section 5.3 and Table 7.
+pub const RESNEXT_CIFAR: [(usize, usize, usize); 2] = [(29, 8, 64), (29, 16, 64)];
+/// The Wide ResNet paper's CIFAR networks named here (depth, k): WRN-28-10 (its best), WRN-16-8
+/// and WRN-40-4 (Table 4).
+pub const WIDE_CIFAR: [(usize, usize); 3] = [(16, 8), (28, 10), (40, 4)];
+
 /// A named network and the config it stands for.
 #[derive(Debug, Clone)]
 pub struct NamedModel {
@@ -39,6 +50,9 @@ pub struct ModelSummary {
     pub shortcut: &'static str,
     /// `1x1` (paper) or `3x3` (torchvision v1.5), for bottleneck nets.
     pub bottleneck_stride: Option<&'static str>,
+    /// ResNeXt's "C x d" of a bottleneck net (cardinality, width per group at the first
+    /// stage): `1x64d` for a ResNet, `32x4d` for ResNeXt-50, `1x128d` for Wide ResNet-50-2.
+    pub groups: Option<String>,
     /// Side of the native (square) input.
     pub input_size: usize,
     /// Learnable parameters.
@@ -99,7 +113,42 @@ pub fn named_models() -> Vec<NamedModel> {
         let config = ResNetConfig::preact_cifar_bottleneck(depth).expect("9n+2");
         named(format!("preact-resnet{depth}"), config)
     }));
+    // Width and cardinality: ResNeXt (Xie et al. 2017) and Wide ResNets (Zagoruyko and
+    // Komodakis 2016), ImageNet then CIFAR.
+    models.extend(RESNEXT_IMAGENET.map(|(depth, c, d)| {
+        let config = ResNetConfig::resnext(imagenet_base(depth).expect("a Table 1 depth"), c, d);
+        named(format!("resnext{depth}_{c}x{d}d"), config)
+    }));
+    models.extend(WIDE_IMAGENET.map(|(depth, k)| {
+        let config = ResNetConfig::wide_resnet(imagenet_base(depth).expect("a Table 1 depth"), k);
+        named(format!("wide_resnet{depth}_{k}"), config)
+    }));
+    models.extend(RESNEXT_CIFAR.map(|(depth, c, d)| {
+        let config = ResNetConfig::resnext_cifar(depth, c, d).expect("9n+2");
+        named(format!("resnext{depth}_{c}x{d}d"), config)
+    }));
+    models.extend(WIDE_CIFAR.map(|(depth, k)| {
+        let config = ResNetConfig::wide_cifar(depth, k).expect("6n+4");
+        named(format!("wrn-{depth}-{k}"), config)
+    }));
     models
+}
+
+/// The bottleneck network of Table 1 with `depth` layers (50, 101 or 152).
+fn imagenet_base(depth: usize) -> Option<ResNetConfig> {
+    match depth {
+        50 => Some(ResNetConfig::resnet50()),
+        101 => Some(ResNetConfig::resnet101()),
+        152 => Some(ResNetConfig::resnet152()),
+        _ => None,
+    }
+}
+
+/// `(depth, C, d)` of a name `<prefix><depth>_<C>x<d>d`.
+fn resnext_template(name: &str, prefix: &str) -> Option<(usize, usize, usize)> {
+    let (depth, template) = name.strip_prefix(prefix)?.split_once('_')?;
+    let (c, d) = template.strip_suffix('d')?.split_once('x')?;
+    Some((depth.parse().ok()?, c.parse().ok()?, d.parse().ok()?))
 }
 
 /// timm's names of its pre-activation networks → ours (`resnetv2_50` is `preact-resnet50`).
@@ -115,7 +164,10 @@ const TIMM_NAMES: [(&str, &str); 6] = [
 /// The config of a named network: a name of [`named_models`] (case-insensitive), timm's
 /// `resnetv2_18` ... `resnetv2_200`, or `cifar-resnet<depth>` / `cifar-plain<depth>` /
 /// `cifar-preact-resnet<depth>` for any CIFAR depth 6n+2 and
-/// `cifar-preact-bottleneck<depth>` for any depth 9n+2.
+/// `cifar-preact-bottleneck<depth>` for any depth 9n+2; any ResNeXt template
+/// `resnext{50,101,152}_<C>x<d>d` (ImageNet; `resnext50_2x40d` is the ResNeXt paper's), and
+/// `resnext29_<C>x<d>d` or `cifar-resnext<depth>_<C>x<d>d` (CIFAR, depth 9n+2); any Wide ResNet
+/// `wide_resnet{50,101,152}_<k>` (ImageNet) and `wrn-<depth>-<k>` (CIFAR, depth 6n+4).
 ///
 /// `resnet18-v1.5` and `resnet34-v1.5` are accepted as `resnet18`/`resnet34`: torchvision's
 /// basic-block networks are the paper's. Other depths are not guessed at: `resnet26` is
@@ -144,10 +196,37 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     if let Some(depth) = cifar_depth("cifar-preact-bottleneck") {
         return ResNetConfig::preact_cifar_bottleneck(depth);
     }
+    if let Some((depth, c, d)) = resnext_template(&lower, "resnext")
+        && let Some(base) = imagenet_base(depth)
+    {
+        return checked(ResNetConfig::resnext(base, c, d));
+    }
+    if let Some((depth, c, d)) = (resnext_template(&lower, "cifar-resnext"))
+        .or_else(|| resnext_template(&lower, "resnext").filter(|(depth, ..)| *depth == 29))
+    {
+        return ResNetConfig::resnext_cifar(depth, c, d).and_then(checked);
+    }
+    if let Some((base, k)) = (lower.strip_prefix("wide_resnet"))
+        .and_then(|rest| rest.split_once('_'))
+        .and_then(|(depth, k)| Some((imagenet_base(depth.parse().ok()?)?, k.parse().ok()?)))
+    {
+        return checked(ResNetConfig::wide_resnet(base, k));
+    }
+    if let Some((depth, k)) = (lower.strip_prefix("wrn-"))
+        .and_then(|rest| rest.split_once('-'))
+        .and_then(|(depth, k)| Some((depth.parse().ok()?, k.parse().ok()?)))
+    {
+        return ResNetConfig::wide_cifar(depth, k);
+    }
     Err(ConfigError::UnknownName {
         name: name.to_string(),
         suggestion: closest_name(&lower),
     })
+}
+
+/// `config` if it is valid (a template's C or d can leave a network without channels).
+fn checked(config: ResNetConfig) -> Result<ResNetConfig, ConfigError> {
+    config.validate().map(|()| config)
 }
 
 /// The named network closest to `name` (at most two edits away), for a "did you mean".
@@ -221,6 +300,8 @@ pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, Conf
                 BottleneckStride::OnReduce => "1x1",
                 BottleneckStride::On3x3 => "3x3",
             }),
+        groups: (config.block.is_bottleneck())
+            .then(|| format!("{}x{}d", config.cardinality, config.group_width)),
         input_size: size,
         params: cost.params,
         macs: cost.macs,

@@ -39,6 +39,26 @@ fn unknown_names_and_invalid_configs() {
             "{name}"
         );
     }
+    // Width and cardinality templates: bad depths are errors that say which depths exist.
+    for (name, message) in [
+        ("wrn-27-10", "6n+4"),
+        ("wrn-28-0", "widening factor"),
+        ("resnext30_8x64d", "unknown model"),
+        ("cifar-resnext30_8x64d", "9n+2"),
+        ("resnext50_0x4d", "at least 1"),
+        ("resnext50_32x0d", "no channels per group"),
+    ] {
+        let err = zoo::config_for(name).unwrap_err().to_string();
+        assert!(err.contains(message), "{name}: {err}");
+    }
+    for name in [
+        "resnext50_2x40d",
+        "cifar-resnext38_4x16d",
+        "wide_resnet152_3",
+        "wrn-22-8",
+    ] {
+        assert!(zoo::config_for(name).is_ok(), "{name}");
+    }
     let typo = zoo::config_for("resnt20").unwrap_err().to_string();
     assert!(typo.contains("did you mean `resnet20`?"), "{typo}");
     let far = zoo::config_for("resnet-banana").unwrap_err().to_string();
@@ -86,6 +106,25 @@ fn unknown_names_and_invalid_configs() {
             },
             "option A",
         ),
+        (base.clone().with_cardinality(32), "bottleneck blocks only"),
+        (base.clone().with_group_width(128), "bottleneck blocks only"),
+        (
+            zoo::config_for("resnext50_32x4d")
+                .unwrap()
+                .with_cardinality(0),
+            "at least 1",
+        ),
+        (
+            zoo::config_for("resnet50").unwrap().with_group_width(0),
+            "no channels per group",
+        ),
+        (base.clone().with_dropout(1.0), "[0, 1)"),
+        (base.clone().with_dropout(f64::NAN), "[0, 1)"),
+        (
+            zoo::config_for("resnet50").unwrap().with_dropout(0.3),
+            "basic blocks only",
+        ),
+        (base.clone().with_stem_width(Some(0)), "stem width"),
     ];
     for (config, message) in cases {
         // `validate` (what reading a config file or a record runs) refuses what `init` would.

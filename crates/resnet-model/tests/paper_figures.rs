@@ -83,7 +83,9 @@ fn plain_and_option_a_have_equal_params() {
     assert!(v15.macs > v1.macs, "stride on the 3x3 costs more FLOPs");
 }
 
-/// Depth as the paper counts it matches the name.
+/// Depth as the paper counts it matches the name; a Wide ResNet's name counts as the WRN paper
+/// does (`6n + 4`: the stem, the blocks' convolutions and the three 1x1 projections, not the
+/// classifier), two more than this paper's count.
 #[test]
 fn depths_match_names() {
     for model in zoo::named_models() {
@@ -93,7 +95,13 @@ fn depths_match_names() {
             .skip_while(|c| !c.is_ascii_digit())
             .take_while(|c| c.is_ascii_digit())
             .collect();
-        assert_eq!(model.config.depth().to_string(), digits, "{}", model.name);
+        let wrn = if model.name.starts_with("wrn-") { 2 } else { 0 };
+        assert_eq!(
+            (model.config.depth() + wrn).to_string(),
+            digits,
+            "{}",
+            model.name
+        );
     }
 }
 
@@ -117,4 +125,48 @@ fn preact_params_match_timm_and_the_2016_paper() {
     ] {
         assert_within(name, summary(name).params as f64 / 1e6, mparams, 0.02);
     }
+}
+
+/// Width and cardinality: torchvision's exact counts for its ResNeXts and Wide ResNets, and the
+/// papers' CIFAR networks counted by the PyTorch definitions of
+/// `tests/fixtures/width/make_fixtures.py` (its log); the papers give 34.4M and 68.1M (ResNeXt
+/// paper, Table 7), 36.5M, 11.0M and 8.9M (WRN paper, Table 4). MACs: torchvision's 4.23 GMACs
+/// for ResNeXt-50 32x4d, the ResNeXt paper's 4.2 GFLOPs (Table 3), as ResNet-50 v1.5's 4.1.
+#[test]
+fn width_and_cardinality_params_match_torchvision_and_the_papers() {
+    for (name, params) in [
+        ("resnext50_32x4d", 25_028_904),
+        ("resnext101_32x8d", 88_791_336),
+        ("resnext101_64x4d", 83_455_272),
+        ("wide_resnet50_2", 68_883_240),
+        ("wide_resnet101_2", 126_886_696),
+        ("resnext29_8x64d", 34_426_698),
+        ("resnext29_16x64d", 68_155_210),
+        ("wrn-16-8", 10_961_370),
+        ("wrn-28-10", 36_479_194),
+        ("wrn-40-4", 8_949_210),
+    ] {
+        assert_eq!(summary(name).params, params, "{name}");
+    }
+    for (name, mparams) in [
+        ("resnext29_8x64d", 34.4),
+        ("resnext29_16x64d", 68.1),
+        ("wrn-28-10", 36.5),
+        ("wrn-16-8", 11.0),
+        ("wrn-40-4", 8.9),
+    ] {
+        assert_within(name, summary(name).params as f64 / 1e6, mparams, 0.01);
+    }
+    assert_within(
+        "resnext50_32x4d",
+        summary("resnext50_32x4d").macs as f64 / 1e9,
+        4.23,
+        0.005,
+    );
+    assert_within(
+        "wide_resnet50_2",
+        summary("wide_resnet50_2").macs as f64 / 1e9,
+        11.4,
+        0.005,
+    );
 }

@@ -2,131 +2,10 @@
 //! 2016 paper's CIFAR networks, forward logits and one training step's gradients
 //! (`tests/fixtures/preact`, made by its `make_fixtures.py`).
 
-use std::path::PathBuf;
+mod parity;
 
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use resnet_model::{BlockKind, ResNet, ResNetConfig, zoo};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/preact")
-        .join(name)
-}
-
-/// Tensor `name` of the network's `_io.safetensors`.
-fn io<const D: usize>(network: &str, name: &str, device: &Device) -> Tensor<D> {
-    let bytes = std::fs::read(fixture(&format!("{network}_io.safetensors"))).unwrap();
-    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let view = file.tensor(name).unwrap();
-    let values: Vec<f32> = (view.data().chunks_exact(4))
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    Tensor::from_data(TensorData::new(values, view.shape().to_vec()), device)
-}
-
-fn load(config: &ResNetConfig, file: &str, device: &Device) -> ResNet {
-    let model = config.init(device).unwrap();
-    model.load_pytorch(fixture(file)).unwrap()
-}
-
-/// Largest difference relative to the largest magnitude of `expected`.
-fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
-    let scale: f32 = expected.clone().abs().max().into_scalar();
-    let error: f32 = (actual - expected).abs().max().into_scalar();
-    error / scale.max(1e-6)
-}
-
-/// Eval-mode logits within 1e-4 of PyTorch's (relative), unfolded and with BN folded.
-fn logits_match(network: &str, weights: &str, config: &ResNetConfig) {
-    let device = Device::flex();
-    let model = load(config, weights, &device).valid();
-    let input: Tensor<4> = io(network, "input", &device);
-    let expected: Tensor<2> = io(network, "logits", &device);
-    let error = relative_error(model.forward(input.clone()), expected.clone());
-    println!("{network}: logits relative error {error:.2e}");
-    assert!(
-        error <= 1e-4,
-        "{network}: logits differ by {error} (relative)"
-    );
-    let folded = model.fold_batch_norm();
-    let error = relative_error(folded.forward(input), expected);
-    println!("{network}: BN folded, relative error {error:.2e}");
-    assert!(error <= 1e-4, "{network}: folded logits differ by {error}");
-}
-
-/// The parameters of `module` in visiting order, with their ids.
-fn param_ids<M: Module>(module: &M) -> Vec<ParamId> {
-    struct Ids(Vec<ParamId>);
-    impl ModuleVisitor for Ids {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.push(param.id);
-        }
-    }
-    let mut ids = Ids(Vec::new());
-    module.visit(&mut ids);
-    ids.0
-}
-
-/// One training-mode step: the loss equals PyTorch's, and every parameter's gradient is
-/// within 1e-3 (relative to its largest value) of PyTorch's.
-fn gradients_match(network: &str, config: &ResNetConfig) {
-    let device = Device::flex().autodiff();
-    let model = load(config, &format!("{network}.pth"), &device);
-    let input: Tensor<4> = io(network, "train_input", &device);
-    let targets: Tensor<1> = io(network, "train_targets", &device);
-    let targets: Tensor<1, Int> = targets.int();
-    let expected_loss: Tensor<1> = io(network, "train_loss", &device);
-    let loss = CrossEntropyLossConfig::new()
-        .init(&device)
-        .forward(model.forward(input), targets);
-    let (loss_value, expected_loss) = (
-        loss.clone().into_scalar::<f32>(),
-        expected_loss.into_scalar::<f32>(),
-    );
-    assert!(
-        (loss_value - expected_loss).abs() <= 1e-4 * expected_loss,
-        "{network}: loss {loss_value} vs PyTorch's {expected_loss}"
-    );
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    // The gradients file is the network's state_dict with each parameter replaced by its
-    // gradient: loaded as a network, its values in visiting order are PyTorch's gradients.
-    let expected = load(
-        config,
-        &format!("{network}_grads.safetensors"),
-        &Device::flex(),
-    );
-    let expected = resnet_testkit::module_values(&expected);
-    let ids = param_ids(&model);
-    assert_eq!(ids.len(), expected.len());
-    let mut compared = 0;
-    let mut worst = 0.0f32;
-    for (id, (shape, want)) in ids.into_iter().zip(expected) {
-        // BN's running statistics are visited too; they have no gradient.
-        let got = match shape.len() {
-            1 => grads.get::<1>(id).map(|g| g.into_data()),
-            2 => grads.get::<2>(id).map(|g| g.into_data()),
-            4 => grads.get::<4>(id).map(|g| g.into_data()),
-            _ => None,
-        };
-        let Some(got) = got else { continue };
-        let got = got.try_to_vec::<f32>().unwrap();
-        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-        let error = (got.iter().zip(&want))
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        worst = worst.max(error / scale);
-        compared += 1;
-    }
-    println!("{network}: {compared} gradients, worst relative error {worst:.2e}");
-    // Every parameter (conv weights, BN gammas and betas, fc weight and bias) has one.
-    assert!(
-        compared > 0 && worst <= 1e-3,
-        "{network}: gradients differ by {worst}"
-    );
-}
+use parity::{gradients_match, logits_match};
+use resnet_model::{BlockKind, ResNetConfig, zoo};
 
 /// timm's `ResNetV2` with `blocks` per stage at a quarter of the width (stem 16), 10 classes.
 fn timm_quarter(block: BlockKind, blocks: [usize; 4]) -> ResNetConfig {
@@ -146,27 +25,35 @@ fn timm_basic() -> ResNetConfig {
 
 #[test]
 fn timm_resnetv2_bottleneck_logits() {
-    let network = "timm_resnetv2_bottleneck_1211";
+    let network = "preact/timm_resnetv2_bottleneck_1211";
     logits_match(network, &format!("{network}.pth"), &timm_bottleneck());
 }
 
 /// From a safetensors file, as timm publishes its weights.
 #[test]
 fn timm_resnetv2_basic_logits() {
-    let network = "timm_resnetv2_basic_1121";
+    let network = "preact/timm_resnetv2_basic_1121";
     logits_match(network, &format!("{network}.safetensors"), &timm_basic());
 }
 
 #[test]
 fn preact_resnet20_logits_and_gradients() {
     let config = zoo::config_for("preact-resnet20").unwrap();
-    logits_match("preact_resnet20", "preact_resnet20.pth", &config);
-    gradients_match("preact_resnet20", &config);
+    logits_match(
+        "preact/preact_resnet20",
+        "preact/preact_resnet20.pth",
+        &config,
+    );
+    gradients_match("preact/preact_resnet20", &config);
 }
 
 #[test]
 fn preact_bottleneck_logits_and_gradients() {
     let config = zoo::config_for("cifar-preact-bottleneck11").unwrap();
-    logits_match("preact_bottleneck11", "preact_bottleneck11.pth", &config);
-    gradients_match("preact_bottleneck11", &config);
+    logits_match(
+        "preact/preact_bottleneck11",
+        "preact/preact_bottleneck11.pth",
+        &config,
+    );
+    gradients_match("preact/preact_bottleneck11", &config);
 }

@@ -170,6 +170,9 @@ fn built_params_equal_the_accounting() {
         "preact-resnet18",
         "preact-resnet50",
         "preact-resnet164",
+        "resnext50_32x4d",
+        "cifar-resnext11_4x16d",
+        "wrn-10-2",
     ] {
         let config = zoo::config_for(name).unwrap();
         let mut model = config.init(&device()).unwrap();

@@ -2,7 +2,8 @@
 //! how its inputs are made, what its classes are and what its publisher reports.
 //!
 //! Sources, read from the publishers' own code: torchvision 0.29's
-//! `torchvision/models/resnet.py` (`ResNet*_Weights`: URL, `_metrics`, `num_params`, `_ops`,
+//! `torchvision/models/resnet.py` (`ResNet*_Weights`, `ResNeXt*_Weights`,
+//! `Wide_ResNet*_Weights`: URL, `_metrics`, `num_params`, `_ops`,
 //! `_file_size`, `recipe`, `transforms`), and akamaster/pytorch_resnet_cifar10 (`README.md`,
 //! `pretrained_models/`, master at d5489e89). The checksum is torch.hub's: the hex digits after
 //! the last `-` of the file name are the start of the file's sha256.
@@ -16,6 +17,11 @@ use crate::categories::Categories;
 const TORCHVISION_RECIPE: &str =
     "https://github.com/pytorch/vision/tree/main/references/classification#resnet";
 const TORCHVISION_V2_RECIPE: &str = "https://github.com/pytorch/vision/issues/3995#new-recipe";
+const TORCHVISION_FIXRES_RECIPE: &str =
+    "https://github.com/pytorch/vision/issues/3995#new-recipe-with-fixres";
+const TORCHVISION_RESNEXT_RECIPE: &str =
+    "https://github.com/pytorch/vision/tree/main/references/classification#resnext";
+const TORCHVISION_WIDE_RECIPE: &str = "https://github.com/pytorch/vision/pull/912#issue-445437439";
 const AKAMASTER: &str = "https://github.com/akamaster/pytorch_resnet_cifar10";
 
 /// The dataset a checkpoint was trained (and is scored) on.
@@ -219,6 +225,27 @@ pub const PUBLISHED: &[PublishedWeights] = &[
         false, (78.312, 94.046), 11.514, TORCHVISION_RECIPE),
     tv!("resnet152.tv-in1k-v2", "resnet152-v1.5", "resnet152-f82ba261.pth", "f82ba261",
         230.474, true, (82.284, 96.002), 11.514, TORCHVISION_V2_RECIPE),
+    // Width and cardinality (torchvision's `ResNeXt*_Weights`, `Wide_ResNet*_Weights`).
+    tv!("resnext50_32x4d.tv-in1k", "resnext50_32x4d", "resnext50_32x4d-7cdf4587.pth",
+        "7cdf4587", 95.789, false, (77.618, 93.698), 4.23, TORCHVISION_RESNEXT_RECIPE),
+    tv!("resnext50_32x4d.tv-in1k-v2", "resnext50_32x4d", "resnext50_32x4d-1a0047aa.pth",
+        "1a0047aa", 95.833, true, (81.198, 95.34), 4.23, TORCHVISION_V2_RECIPE),
+    tv!("resnext101_32x8d.tv-in1k", "resnext101_32x8d", "resnext101_32x8d-8ba56ff5.pth",
+        "8ba56ff5", 339.586, false, (79.312, 94.526), 16.414, TORCHVISION_RESNEXT_RECIPE),
+    tv!("resnext101_32x8d.tv-in1k-v2", "resnext101_32x8d", "resnext101_32x8d-110c445d.pth",
+        "110c445d", 339.673, true, (82.834, 96.228), 16.414, TORCHVISION_FIXRES_RECIPE),
+    // torchvision publishes one set (V1), trained with its new recipe and scored as V2.
+    tv!("resnext101_64x4d.tv-in1k", "resnext101_64x4d", "resnext101_64x4d-173b62eb.pth",
+        "173b62eb", 319.318, true, (83.246, 96.454), 15.46,
+        "https://github.com/pytorch/vision/pull/5935"),
+    tv!("wide_resnet50_2.tv-in1k", "wide_resnet50_2", "wide_resnet50_2-95faca4d.pth",
+        "95faca4d", 131.82, false, (78.468, 94.086), 11.398, TORCHVISION_WIDE_RECIPE),
+    tv!("wide_resnet50_2.tv-in1k-v2", "wide_resnet50_2", "wide_resnet50_2-9ba9bcbe.pth",
+        "9ba9bcbe", 263.124, true, (81.602, 95.758), 11.398, TORCHVISION_FIXRES_RECIPE),
+    tv!("wide_resnet101_2.tv-in1k", "wide_resnet101_2", "wide_resnet101_2-32ee1156.pth",
+        "32ee1156", 242.896, false, (78.848, 94.284), 22.753, TORCHVISION_WIDE_RECIPE),
+    tv!("wide_resnet101_2.tv-in1k-v2", "wide_resnet101_2", "wide_resnet101_2-d733dc28.pth",
+        "d733dc28", 484.747, true, (82.51, 96.02), 22.753, TORCHVISION_V2_RECIPE),
     aka!("resnet20.akamaster-cifar10", "resnet20", "resnet20-12fca82f.th", "12fca82f",
         Some(1_099_231), 8.27),
     aka!("resnet32.akamaster-cifar10", "resnet32", "resnet32-d509ac18.th", "d509ac18",

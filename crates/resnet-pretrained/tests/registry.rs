@@ -7,12 +7,17 @@ use resnet_pretrained::{Classifier, PUBLISHED};
 use resnet_testkit::shared;
 
 /// torchvision's `num_params` for its ImageNet weights (`meta["num_params"]`, torchvision 0.29).
-const TORCHVISION_PARAMS: [(&str, u64); 5] = [
+const TORCHVISION_PARAMS: [(&str, u64); 10] = [
     ("resnet18.tv-in1k", 11_689_512),
     ("resnet34.tv-in1k", 21_797_672),
     ("resnet50.tv-in1k-v2", 25_557_032),
     ("resnet101.tv-in1k-v2", 44_549_160),
     ("resnet152.tv-in1k-v2", 60_192_808),
+    ("resnext50_32x4d.tv-in1k-v2", 25_028_904),
+    ("resnext101_32x8d.tv-in1k-v2", 88_791_336),
+    ("resnext101_64x4d.tv-in1k", 83_455_272),
+    ("wide_resnet50_2.tv-in1k-v2", 68_883_240),
+    ("wide_resnet101_2.tv-in1k-v2", 126_886_696),
 ];
 
 #[test]

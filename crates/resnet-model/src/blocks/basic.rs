@@ -28,11 +28,12 @@ pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
             ConvSpec::new(spec.width, spec.width, 3, 1),
         ],
         shortcut: spec.shortcut_plan(true),
+        dropout: spec.dropout,
     }
 }
 
 /// `y = ReLU(BN(conv2(ReLU(BN(conv1(x))))) + shortcut(x))`; without the addition in a plain
-/// network.
+/// network; with dropout before conv2 in training, if the config asks for it.
 #[derive(Module, Debug)]
 pub struct BasicBlock {
     /// The first 3x3 layer + BN (carries the block's stride).
@@ -41,6 +42,9 @@ pub struct BasicBlock {
     pub conv2: ConvBn,
     /// The shortcut, or `None` in a plain network.
     pub shortcut: Option<Shortcut>,
+    /// Dropout probability before conv2, in training.
+    #[module(skip)]
+    dropout: f64,
 }
 
 impl BasicBlock {
@@ -54,6 +58,7 @@ impl BasicBlock {
                 conv2
             },
             shortcut: Shortcut::new(&plan.shortcut, device),
+            dropout: plan.dropout,
         }
     }
 
@@ -66,6 +71,7 @@ impl BasicBlock {
     ) -> Tensor<4> {
         let shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
         let out = self.conv1.forward_relu(x, None, responses);
+        let out = super::dropout(out, self.dropout);
         // The shortcut joins after the last BN, before its ReLU.
         self.conv2.forward_relu(out, shortcut, responses)
     }
@@ -75,6 +81,7 @@ impl BasicBlock {
             conv1: self.conv1.fold_batch_norm(),
             conv2: self.conv2.fold_batch_norm(),
             shortcut: self.shortcut.map(Shortcut::fold_batch_norm),
+            dropout: self.dropout,
         }
     }
 

@@ -7,25 +7,23 @@ use burn::tensor::{Device, Tensor};
 use super::BlockSpec;
 use crate::config::BlockKind;
 use crate::conv_bn::ConvBn;
-use crate::plan::{BlockPlan, ConvSpec};
+use crate::plan::BlockPlan;
 use crate::shortcut::Shortcut;
 
 /// torchvision names the bottleneck's layers as the basic block's (`conv3`, `bn3` added).
 pub(super) const PYTORCH_KEYS: &[(&str, &str)] = super::basic::PYTORCH_KEYS;
 
 /// 1x1 to the stage's width, 3x3, 1x1 to 4x the width, each followed by BN; the stride on
-/// the first 1x1 (the paper) or on the 3x3 (torchvision's "v1.5").
+/// the first 1x1 (the paper) or on the 3x3 (torchvision's "v1.5"). In a ResNeXt the 3x3 is
+/// split into `cardinality` groups (the ResNeXt paper's Fig. 3c) and the 1x1 layers around it
+/// reduce to and restore from its width; in a wide network that width is larger.
 pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
-    let (reduce_stride, middle_stride) = spec.bottleneck_strides();
     BlockPlan {
         kind: BlockKind::Bottleneck,
         pre_norm: None,
-        layers: vec![
-            ConvSpec::new(spec.in_channels, spec.width, 1, reduce_stride),
-            ConvSpec::new(spec.width, spec.width, 3, middle_stride),
-            ConvSpec::new(spec.width, spec.out_channels(), 1, 1),
-        ],
+        layers: spec.bottleneck_layers(),
         shortcut: spec.shortcut_plan(true),
+        dropout: 0.0,
     }
 }
 

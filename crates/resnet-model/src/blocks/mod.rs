@@ -29,14 +29,23 @@ pub(crate) struct BlockSpec {
     pub kind: BlockKind,
     /// Channels of the block's input.
     pub in_channels: usize,
-    /// The stage's base width (the 3x3 layers' filters).
+    /// The stage's base width (the 3x3 layers' filters; a bottleneck's output is
+    /// [`BlockKind::expansion`] times as wide).
     pub width: usize,
+    /// A bottleneck's channels between its 1x1 layers (its 3x3's): `width`, or
+    /// [`ResNetConfig::inner_width`](crate::ResNetConfig::inner_width) in a ResNeXt or a wide
+    /// bottleneck network.
+    pub inner_width: usize,
+    /// Groups of a bottleneck's 3x3 convolution (ResNeXt's cardinality).
+    pub cardinality: usize,
     /// 2 for a stage's first block after the first stage (halves the resolution), else 1.
     pub stride: usize,
     /// How shortcuts are drawn.
     pub shortcut: ShortcutOption,
     /// Where a bottleneck puts its stride.
     pub bottleneck_stride: BottleneckStride,
+    /// Dropout between a basic block's two convolutions, in training.
+    pub dropout: f64,
 }
 
 impl BlockSpec {
@@ -51,6 +60,19 @@ impl BlockSpec {
             BottleneckStride::OnReduce => (self.stride, 1),
             BottleneckStride::On3x3 => (1, self.stride),
         }
+    }
+
+    /// A bottleneck's three convolutions, each followed by BN: 1x1 to the inner width, 3x3 in
+    /// `cardinality` groups, 1x1 to the output width; the stride where
+    /// [`Self::bottleneck_strides`] puts it.
+    pub fn bottleneck_layers(&self) -> Vec<ConvSpec> {
+        let (reduce_stride, middle_stride) = self.bottleneck_strides();
+        let inner = self.inner_width;
+        vec![
+            ConvSpec::new(self.in_channels, inner, 1, reduce_stride),
+            ConvSpec::new(inner, inner, 3, middle_stride).grouped(self.cardinality),
+            ConvSpec::new(inner, self.out_channels(), 1, 1),
+        ]
     }
 
     /// The shortcut (section 3.3): none in a plain network; a projection everywhere (option C)
@@ -97,6 +119,19 @@ pub(crate) fn pytorch_keys(kind: BlockKind) -> &'static [(&'static str, &'static
         BlockKind::Bottleneck => bottleneck::PYTORCH_KEYS,
         BlockKind::PreActBasic | BlockKind::PreActBottleneck => preact::PYTORCH_KEYS,
     }
+}
+
+/// Dropout in training (on a device that records gradients): each value zeroed with
+/// probability `p`, the others scaled by `1 / (1 - p)`; `x` itself otherwise. The mask comes
+/// from the device's random generator, which training seeds at every step so that a resumed
+/// run draws the same masks.
+pub(crate) fn dropout(x: Tensor<4>, p: f64) -> Tensor<4> {
+    if p == 0.0 || !x.device().is_autodiff() {
+        return x;
+    }
+    let keep = 1.0 - p;
+    let mask = x.random_like(burn::tensor::Distribution::Bernoulli(keep));
+    (x * mask).mul_scalar(1.0 / keep)
 }
 
 /// One block of a stage, of any kind.

@@ -32,12 +32,9 @@ pub(super) const PYTORCH_KEYS: &[(&str, &str)] = &[
 pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
     let layers = match spec.kind {
         BlockKind::PreActBottleneck => {
-            let (reduce_stride, middle_stride) = spec.bottleneck_strides();
-            vec![
-                ConvSpec::new(spec.in_channels, spec.width, 1, reduce_stride),
-                ConvSpec::new(spec.width, spec.width, 3, middle_stride),
-                ConvSpec::new(spec.width, spec.out_channels(), 1, 1).without_norm(),
-            ]
+            let mut layers = spec.bottleneck_layers();
+            layers[2] = layers[2].without_norm();
+            layers
         }
         _ => vec![
             ConvSpec::new(spec.in_channels, spec.width, 3, spec.stride),
@@ -49,6 +46,7 @@ pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
         pre_norm: Some(spec.in_channels),
         layers,
         shortcut: spec.shortcut_plan(false),
+        dropout: spec.dropout,
     }
 }
 
@@ -69,6 +67,9 @@ pub struct PreActBlock {
     pub conv3: Option<ConvBn>,
     /// The shortcut, or `None` in a plain network.
     pub shortcut: Option<Shortcut>,
+    /// Dropout probability before a basic unit's conv2, in training (Wide ResNets).
+    #[module(skip)]
+    dropout: f64,
 }
 
 impl PreActBlock {
@@ -90,6 +91,7 @@ impl PreActBlock {
             conv2: conv2.expect("two convolutions at least"),
             conv3: layers.next(),
             shortcut: Shortcut::new(&plan.shortcut, device),
+            dropout: plan.dropout,
         }
     }
 
@@ -107,7 +109,9 @@ impl PreActBlock {
         });
         let out = self.conv1.forward_relu(pre, None, responses);
         let out = match &self.conv3 {
-            None => self.conv2.forward_recording(out, responses),
+            None => self
+                .conv2
+                .forward_recording(super::dropout(out, self.dropout), responses),
             Some(conv3) => {
                 let out = self.conv2.forward_relu(out, None, responses);
                 conv3.forward_recording(out, responses)

@@ -49,8 +49,17 @@ fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>10} {:>9}  weights",
-        "name", "family", "depth", "block", "shortcut", "stride", "input", "params", "MACs"
+        "{:<17} {:<9} {:>5} {:<17} {:<8} {:<7} {:<7} {:>6} {:>10} {:>9}  weights",
+        "name",
+        "family",
+        "depth",
+        "block",
+        "shortcut",
+        "stride",
+        "C x d",
+        "input",
+        "params",
+        "MACs"
     )?;
     for Row {
         summary: r,
@@ -59,13 +68,14 @@ fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
     {
         writeln!(
             out,
-            "{:<15} {:<9} {:>5} {:<11} {:<8} {:<7} {:>6} {:>9.2}M {:>8.3}G  {}",
+            "{:<17} {:<9} {:>5} {:<17} {:<8} {:<7} {:<7} {:>6} {:>9.2}M {:>8.3}G  {}",
             r.name,
             r.family,
             r.depth,
             r.block,
             r.shortcut,
             r.bottleneck_stride.unwrap_or("-"),
+            r.groups.as_deref().unwrap_or("-"),
             format!("{0}x{0}", r.input_size),
             r.params as f64 / 1e6,
             r.macs as f64 / 1e9,

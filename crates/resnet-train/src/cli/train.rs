@@ -59,6 +59,10 @@ pub struct TrainArgs {
     /// initialisation; no effect on plain networks.
     #[arg(long)]
     pub zero_init_residual: bool,
+    /// Dropout of probability P between the two convolutions of each basic block, in training
+    /// (the Wide ResNet paper's only use of dropout: WRN-28-10 with 0.3). Basic blocks only.
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
     /// CIFAR directory or .tar.gz (or `cifar10`/`cifar100` to download), or an ImageNet-style
     /// class-folder tree (`train/` and `val/`, or one folder with `--held-out` images set aside).
     #[arg(long, required_unless_present = "resume")]
@@ -70,7 +74,7 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint; with `--iterations`, a run
     /// (finished or not) is lengthened to that many, its schedule's milestones kept.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "zero_init_residual", "recipe", "epochs",
+        "arch", "out", "plain", "zero_init_residual", "dropout", "recipe", "epochs",
         "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
         "checkpoint_every", "eval_images", "init", "freeze_stages",
     ])]
@@ -247,6 +251,10 @@ impl TrainArgs {
             network = network.plain();
         }
         network.zero_init_residual |= self.zero_init_residual;
+        if let Some(dropout) = self.dropout {
+            network.dropout = dropout;
+            network.validate()?;
+        }
         let name = match self.plain {
             true => zoo::plain_name(&arch),
             false => arch.clone(),

@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use resnet_data::Normalization;
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
 use resnet_data::metadata::RunMetadata;
+use resnet_data::pipeline::batch_seed;
 use resnet_model::pytorch::pytorch_num_classes;
 use resnet_model::record::{WeightsFormat, record_config};
 use resnet_model::{ClassificationBatch, ResNet, ResNetConfig};
@@ -450,6 +451,9 @@ impl Run<'_> {
                 ),
                 targets: labels_to_tensor(&images.labels, &device),
             };
+            // Random draws of the network (dropout's masks) come from the device's generator,
+            // seeded at each step: a resumed run draws what the uninterrupted one did.
+            device.seed(batch_seed(recipe.seed ^ NETWORK_DRAWS, state.iteration, 0));
             let TrainOutput { grads, item } = TrainStep::step(&model, batch);
             let predicted = item.output.argmax(1).into_data();
             let loss_value = item.loss.into_scalar::<f32>();
@@ -616,6 +620,10 @@ struct Reporter {
     batch_size: usize,
     last_line: std::cell::Cell<Instant>,
 }
+
+/// Mixed into the run's seed for the network's own draws (dropout), so that they are not the
+/// data pipeline's (which seeds with `batch_seed(seed, epoch, batch)` too).
+const NETWORK_DRAWS: u64 = 0x6472_6f70_6f75_7400;
 
 const LINE_EVERY: Duration = Duration::from_secs(30);
 
