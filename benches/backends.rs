@@ -88,8 +88,7 @@ const WORKLOADS: [Workload; 9] = [
         batch: 16,
         size: 224,
     },
-    // The cost of cardinality: ResNet-50's MACs in 32 groups (grouped 3x3 convolutions run
-    // through burn's conv2d on every backend).
+    // The cost of cardinality: about ResNet-50's MACs, the 3x3 layers in 32 groups.
     Workload {
         arch: "resnext50_32x4d",
         train: false,

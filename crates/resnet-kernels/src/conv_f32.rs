@@ -9,6 +9,10 @@
 //!   back into the image)
 //! - weight gradient: `dW = Σ_n dY_n · col(X_n)ᵀ`
 //!
+//! A grouped convolution (ResNeXt's cardinality) is one such convolution per group, on the
+//! group's slices of the channels and the weights ([`Geometry::group`]): a gemm per image and
+//! group, over the same im2col machinery.
+//!
 //! Tensors are NCHW and contiguous, as burn's are, so activations are used in place: no layout
 //! conversion of the input or output (only the small weight and weight-gradient matrices are
 //! rearranged).
@@ -21,8 +25,8 @@ use rayon::prelude::*;
 
 use super::buffer::{as_uninit, assume_init, uninit};
 
-/// Shape of one convolution: square kernel, the same stride and zero padding on both axes,
-/// no groups, no dilation (every convolution of the paper).
+/// Shape of one convolution: square kernel, the same stride and zero padding on both axes, no
+/// dilation (every convolution of the paper), channels in `groups` groups (1: none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
     /// Images in the batch.
@@ -39,6 +43,8 @@ pub struct Geometry {
     pub stride: usize,
     /// Zero padding on each side.
     pub padding: usize,
+    /// Groups: output channel group `i` is computed from input channel group `i` alone.
+    pub groups: usize,
 }
 
 impl Geometry {
@@ -51,6 +57,17 @@ impl Geometry {
         })
     }
 
+    /// One group's convolution: its input and output channels alone, no groups (the geometry
+    /// itself when there are none).
+    fn group(&self) -> Geometry {
+        Geometry {
+            in_channels: self.in_channels / self.groups,
+            out_channels: self.out_channels / self.groups,
+            groups: 1,
+            ..*self
+        }
+    }
+
     fn in_pixels(&self) -> usize {
         self.input[0] * self.input[1]
     }
@@ -60,14 +77,21 @@ impl Geometry {
         h * w
     }
 
-    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    /// Rows of a group's im2col matrix: one per (input channel of the group, kernel row,
+    /// kernel column); also the length of one output channel's weights.
     fn col_rows(&self) -> usize {
-        self.in_channels * self.kernel * self.kernel
+        self.in_channels / self.groups * self.kernel * self.kernel
     }
 
     /// Panics unless the slices have this geometry's sizes: the kernels write outputs into
     /// uninitialised memory and rely on every image being there.
     fn check(&self, x: Option<&[f32]>, weight: Option<&[f32]>, dy: Option<&[f32]>) {
+        assert!(
+            self.groups > 0
+                && self.in_channels.is_multiple_of(self.groups)
+                && self.out_channels.is_multiple_of(self.groups),
+            "channels not divisible into groups {self:?}"
+        );
         let sizes = [
             (x, self.batch * self.in_channels * self.in_pixels(), "input"),
             (weight, self.out_channels * self.col_rows(), "weight"),
@@ -352,15 +376,20 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
         residual,
         relu,
     } = epilogue;
-    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
+    let sub = g.group();
+    let (rows, out_pixels) = (sub.col_rows(), g.out_pixels());
     let image = g.out_channels * out_pixels;
+    let group_len = [
+        sub.in_channels * g.in_pixels(),
+        sub.out_channels * out_pixels,
+        sub.out_channels * rows,
+    ];
     assert!(bias.is_none_or(|b| b.len() == g.out_channels), "bias size");
     assert!(
         residual.is_none_or(|r| r.len() == g.batch * image),
         "residual size"
     );
     let mut y = uninit(g.batch * image);
-    let lhs = View::rows(weight, rows);
     y.par_chunks_mut(image)
         .zip(x.par_chunks(g.in_channels * g.in_pixels()))
         .enumerate()
@@ -383,12 +412,17 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
                     }
                 }
             }
-            with_col(g, x_n, |col| {
-                let rhs = View::rows(col, out_pixels);
-                let (m, dst) = (g.out_channels, [out_pixels, 1]);
-                // SAFETY: with a starting value, `y_n` was just filled with it.
-                unsafe { gemm_into(m, out_pixels, rows, y_n, dst, start, lhs, rhs) };
-            });
+            let groups = (y_n.chunks_exact_mut(group_len[1]))
+                .zip(x_n.chunks_exact(group_len[0]))
+                .zip(weight.chunks_exact(group_len[2]));
+            for ((y_g, x_g), w_g) in groups {
+                with_col(&sub, x_g, |col| {
+                    let (lhs, rhs) = (View::rows(w_g, rows), View::rows(col, out_pixels));
+                    let (m, dst) = (sub.out_channels, [out_pixels, 1]);
+                    // SAFETY: with a starting value, `y_g` was just filled with it.
+                    unsafe { gemm_into(m, out_pixels, rows, y_g, dst, start, lhs, rhs) };
+                });
+            }
             if relu {
                 // SAFETY: gemm wrote every element of `y_n` (over its starting value, if any).
                 let y_n = unsafe { &mut *(y_n as *mut [MaybeUninit<f32>] as *mut [f32]) };
@@ -408,49 +442,66 @@ pub fn input_grad(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     if g.stride == 1 && g.kernel > 1 && g.padding < g.kernel {
         return input_grad_as_convolution(g, weight, dy);
     }
-    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
+    let sub = g.group();
+    let (rows, out_pixels, cout) = (sub.col_rows(), g.out_pixels(), sub.out_channels);
     let mut dx = vec![0.0; g.batch * g.in_channels * g.in_pixels()];
-    let lhs = View::transposed(weight, rows);
+    let group_len = [
+        sub.in_channels * g.in_pixels(),
+        cout * out_pixels,
+        cout * rows,
+    ];
     dx.par_chunks_mut(g.in_channels * g.in_pixels())
         .zip(dy.par_chunks(g.out_channels * out_pixels))
         .for_each(|(dx_n, dy_n)| {
-            let rhs = View::rows(dy_n, out_pixels);
-            if g.is_pointwise() {
-                return matmul(rows, out_pixels, g.out_channels, dx_n, false, lhs, rhs);
+            let groups = (dx_n.chunks_exact_mut(group_len[0]))
+                .zip(dy_n.chunks_exact(group_len[1]))
+                .zip(weight.chunks_exact(group_len[2]));
+            for ((dx_g, dy_g), w_g) in groups {
+                let (lhs, rhs) = (View::transposed(w_g, rows), View::rows(dy_g, out_pixels));
+                if sub.is_pointwise() {
+                    matmul(rows, out_pixels, cout, dx_g, false, lhs, rhs);
+                    continue;
+                }
+                with_scratch(rows * out_pixels, |col| {
+                    matmul(rows, out_pixels, cout, col, false, lhs, rhs);
+                    sub.col2im(col, dx_g);
+                });
             }
-            with_scratch(rows * out_pixels, |col| {
-                matmul(rows, out_pixels, g.out_channels, col, false, lhs, rhs);
-                g.col2im(col, dx_n);
-            });
         });
     dx
 }
 
 /// For stride 1, the input gradient is itself a convolution: of `dy` with the weights
-/// flipped in space and with input and output channels swapped, padded by `k − 1 − padding`.
-/// That runs the forward kernel (im2col + gemm) instead of gemm + col2im's scattered additions.
+/// flipped in space and with input and output channels swapped (within each group), padded by
+/// `k − 1 − padding`. That runs the forward kernel (im2col + gemm) instead of gemm + col2im's
+/// scattered additions.
 fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (k, cin, cout) = (g.kernel, g.in_channels, g.out_channels);
+    let sub = g.group();
+    let (k, cin, cout) = (g.kernel, sub.in_channels, sub.out_channels);
     let mut flipped = vec![0.0; weight.len()];
-    for o in 0..cout {
-        for c in 0..cin {
-            for ki in 0..k {
-                for kj in 0..k {
-                    let from = ((o * cin + c) * k + ki) * k + kj;
-                    let to = ((c * cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj);
-                    flipped[to] = weight[from];
+    for group in 0..g.groups {
+        for o in 0..cout {
+            for c in 0..cin {
+                for ki in 0..k {
+                    for kj in 0..k {
+                        let from = (((group * cout + o) * cin + c) * k + ki) * k + kj;
+                        let to =
+                            (((group * cin + c) * cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj);
+                        flipped[to] = weight[from];
+                    }
                 }
             }
         }
     }
     let transposed = Geometry {
         batch: g.batch,
-        in_channels: cout,
+        in_channels: g.out_channels,
         input: g.output(),
-        out_channels: cin,
+        out_channels: g.in_channels,
         kernel: k,
         stride: 1,
         padding: k - 1 - g.padding,
+        groups: g.groups,
     };
     forward(&transposed, dy, &flipped, Epilogue::default())
 }
@@ -458,14 +509,18 @@ fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f3
 /// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     g.check(Some(x), None, Some(dy));
-    let (rows, out_pixels) = (g.col_rows(), g.out_pixels());
-    let (cout, len) = (g.out_channels, g.out_channels * rows);
+    let sub = g.group();
+    let (rows, out_pixels) = (sub.col_rows(), g.out_pixels());
+    let (cout, len) = (sub.out_channels, g.out_channels * rows);
+    // Each group's gradient is a block of `dw`: `[rows][cout]` while accumulated.
+    let block = cout * rows;
+    let group_len = [sub.in_channels * g.in_pixels(), cout * out_pixels];
     // A partial sum per fixed group of images, added up in group order: the same bits whatever
     // the threads and their scheduling (training is deterministic under a seed). Groups run a
     // wave (one per thread) at a time, which bounds the partials held at once. Accumulated
     // column-major (`[rows][out]`), so that gemm packs the small dY_n and not col(x_n).
     let x_len = IMAGES_PER_PARTIAL * g.in_channels * g.in_pixels();
-    let dy_len = IMAGES_PER_PARTIAL * cout * out_pixels;
+    let dy_len = IMAGES_PER_PARTIAL * g.out_channels * out_pixels;
     let groups: Vec<(&[f32], &[f32])> = x.chunks(x_len).zip(dy.chunks(dy_len)).collect();
     let mut transposed = vec![0.0; len];
     for wave in groups.chunks(rayon::current_num_threads()) {
@@ -474,12 +529,17 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             .map(|&(xs, dys)| {
                 let mut dw = vec![0.0; len];
                 let images = xs.chunks_exact(g.in_channels * g.in_pixels());
-                for (x_n, dy_n) in images.zip(dys.chunks_exact(cout * out_pixels)) {
-                    let lhs = View::rows(dy_n, out_pixels);
-                    with_col(g, x_n, |col| {
-                        let rhs = View::transposed(col, out_pixels);
-                        matmul_col_major(cout, rows, out_pixels, &mut dw, true, lhs, rhs);
-                    });
+                for (x_n, dy_n) in images.zip(dys.chunks_exact(g.out_channels * out_pixels)) {
+                    let groups = (x_n.chunks_exact(group_len[0]))
+                        .zip(dy_n.chunks_exact(group_len[1]))
+                        .zip(dw.chunks_exact_mut(block));
+                    for ((x_g, dy_g), dw_g) in groups {
+                        let lhs = View::rows(dy_g, out_pixels);
+                        with_col(&sub, x_g, |col| {
+                            let rhs = View::transposed(col, out_pixels);
+                            matmul_col_major(cout, rows, out_pixels, dw_g, true, lhs, rhs);
+                        });
+                    }
                 }
                 dw
             })
@@ -492,9 +552,14 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         }
     }
     let mut dw = vec![0.0; len];
-    for (o, dw_o) in dw.chunks_exact_mut(rows).enumerate() {
-        for (r, v) in dw_o.iter_mut().enumerate() {
-            *v = transposed[r * cout + o];
+    for (dw_g, t_g) in dw
+        .chunks_exact_mut(block)
+        .zip(transposed.chunks_exact(block))
+    {
+        for (o, dw_o) in dw_g.chunks_exact_mut(rows).enumerate() {
+            for (r, v) in dw_o.iter_mut().enumerate() {
+                *v = t_g[r * cout + o];
+            }
         }
     }
     dw
@@ -540,12 +605,13 @@ mod tests {
         let [h, wd] = g.input;
         let [oh_len, ow_len] = g.output();
         let mut y = vec![0.0; g.batch * g.out_channels * oh_len * ow_len];
+        let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
         for n in 0..g.batch {
             for o in 0..g.out_channels {
                 for oh in 0..oh_len {
                     for ow in 0..ow_len {
                         let mut sum = 0.0;
-                        for c in 0..g.in_channels {
+                        for c in (o / cout * cin)..(o / cout + 1) * cin {
                             for ki in 0..g.kernel {
                                 for kj in 0..g.kernel {
                                     let ih = (oh * g.stride + ki) as isize - g.padding as isize;
@@ -555,8 +621,7 @@ mod tests {
                                     }
                                     let xi = ((n * g.in_channels + c) * h + ih as usize) * wd
                                         + iw as usize;
-                                    let wi =
-                                        ((o * g.in_channels + c) * g.kernel + ki) * g.kernel + kj;
+                                    let wi = ((o * cin + c % cin) * g.kernel + ki) * g.kernel + kj;
                                     sum += x[xi] * w[wi];
                                 }
                             }
@@ -580,8 +645,8 @@ mod tests {
         a.iter().zip(b).map(|(a, b)| *a as f64 * *b as f64).sum()
     }
 
-    /// (batch, in, [h, w], out, kernel, stride, padding)
-    const SHAPES: [Geometry; 12] = [
+    /// (batch, in, [h, w], out, kernel, stride, padding), groups 1 unless `.grouped`
+    const SHAPES: [Geometry; 17] = [
         shape(2, 3, [6, 5], 4, 3, 1, 0),
         shape(1, 2, [5, 6], 3, 2, 1, 0),
         shape(1, 2, [4, 4], 2, 3, 1, 3),
@@ -594,6 +659,11 @@ mod tests {
         shape(2, 6, [5, 5], 3, 1, 1, 0),
         shape(1, 2, [11, 10], 3, 7, 2, 3),
         shape(2, 3, [2, 3], 2, 3, 2, 1),
+        shape(2, 8, [6, 5], 8, 3, 1, 1).grouped(4),
+        shape(1, 6, [7, 7], 6, 3, 2, 1).grouped(6),
+        shape(3, 4, [5, 6], 8, 1, 1, 0).grouped(2),
+        shape(2, 6, [9, 8], 9, 1, 2, 0).grouped(3),
+        shape(1, 4, [6, 6], 2, 3, 1, 0).grouped(2),
     ];
 
     const fn shape(
@@ -613,6 +683,13 @@ mod tests {
             kernel,
             stride,
             padding,
+            groups: 1,
+        }
+    }
+
+    impl Geometry {
+        const fn grouped(self, groups: usize) -> Self {
+            Self { groups, ..self }
         }
     }
 

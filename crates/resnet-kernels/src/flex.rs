@@ -20,12 +20,14 @@ use super::conv_f32::{self, Geometry};
 /// Operations this crate implements itself on some backends.
 #[backend_extension(Flex, Autodiff)]
 pub trait ResNetKernels: Backend {
-    /// Convolution without bias, square kernel, `stride` and zero `padding` on both axes.
+    /// Convolution without bias, square kernel, `stride` and zero `padding` on both axes, in
+    /// `groups` groups.
     fn resnet_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self>;
 
     /// Inference with BN folded in: [`Self::resnet_conv2d`] plus a per-channel `bias`, then
@@ -37,6 +39,7 @@ pub trait ResNetKernels: Backend {
         relu: bool,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self>;
 
     /// `ReLU(conv + bias + residual)` in one pass, `residual` shaped as the output: the last
@@ -49,6 +52,7 @@ pub trait ResNetKernels: Backend {
         residual: FloatTensor<Self>,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self>;
 
     /// Batch normalisation in training mode: the output, and the batch mean and biased
@@ -81,8 +85,8 @@ pub trait ResNetKernels: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-fn options(stride: usize, padding: usize) -> ConvOptions<2> {
-    ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1)
+fn options([stride, padding, groups]: [usize; 3]) -> ConvOptions<2> {
+    ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups)
 }
 
 /// The geometry when both tensors are f32 with square kernels and the convolution is well
@@ -90,13 +94,13 @@ fn options(stride: usize, padding: usize) -> ConvOptions<2> {
 fn geometry(
     x: &FlexTensor,
     weight: &FlexTensor,
-    stride: usize,
-    padding: usize,
+    [stride, padding, groups]: [usize; 3],
 ) -> Option<Geometry> {
     let (xs, ws) = (x.shape(), weight.shape());
     let f32s = x.dtype() == DType::F32 && weight.dtype() == DType::F32;
     let ranks = xs.num_dims() == 4 && ws.num_dims() == 4;
-    if !(f32s && ranks && ws[2] == ws[3] && xs[1] == ws[1] && stride > 0) {
+    let grouped = groups > 0 && ws[0].is_multiple_of(groups) && xs[1] == ws[1] * groups;
+    if !(f32s && ranks && ws[2] == ws[3] && grouped && stride > 0) {
         return None;
     }
     let non_empty = xs.iter().chain(ws.iter()).all(|&d| d > 0);
@@ -109,6 +113,7 @@ fn geometry(
         kernel: ws[2],
         stride,
         padding,
+        groups,
     })
 }
 
@@ -155,9 +160,11 @@ impl ResNetKernels for Flex {
         weight: FlexTensor,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, stride, padding) else {
-            return Flex::conv2d(x, weight, None, options(stride, padding));
+        let conv = [stride, padding, groups];
+        let Some(g) = geometry(&x, &weight, conv) else {
+            return Flex::conv2d(x, weight, None, options(conv));
         };
         let [oh, ow] = g.output();
         let y = with_f32([&x, &weight], |[x, w]| {
@@ -173,8 +180,9 @@ impl ResNetKernels for Flex {
         relu: bool,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FlexTensor {
-        conv2d_fused(x, weight, bias, None, relu, [stride, padding])
+        conv2d_fused(x, weight, bias, None, relu, [stride, padding, groups])
     }
 
     fn resnet_conv2d_bias_add_relu(
@@ -184,8 +192,16 @@ impl ResNetKernels for Flex {
         residual: FlexTensor,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FlexTensor {
-        conv2d_fused(x, weight, bias, Some(residual), true, [stride, padding])
+        conv2d_fused(
+            x,
+            weight,
+            bias,
+            Some(residual),
+            true,
+            [stride, padding, groups],
+        )
     }
 
     fn resnet_batch_norm_train(
@@ -261,7 +277,7 @@ fn conv2d_fused(
     bias: FlexTensor,
     residual: Option<FlexTensor>,
     relu: bool,
-    [stride, padding]: [usize; 2],
+    conv: [usize; 3],
 ) -> FlexTensor {
     let f32_shaped =
         |t: &FlexTensor, shape: &[usize]| t.dtype() == DType::F32 && t.shape().as_slice() == shape;
@@ -272,8 +288,8 @@ fn conv2d_fused(
                 .as_ref()
                 .is_none_or(|r| f32_shaped(r, &[g.batch, g.out_channels, oh, ow]))
     };
-    let Some(g) = geometry(&x, &weight, stride, padding).filter(fits) else {
-        let y = Flex::conv2d(x, weight, Some(bias), options(stride, padding));
+    let Some(g) = geometry(&x, &weight, conv).filter(fits) else {
+        let y = Flex::conv2d(x, weight, Some(bias), options(conv));
         let y = match residual {
             Some(r) => Flex::float_add(y, r),
             None => y,
@@ -301,25 +317,27 @@ fn conv2d_fused(
 /// the shapes allow, otherwise burn's `fallback`.
 fn backward_product(
     [x, weight, dy]: [FlexTensor; 3],
-    [stride, padding]: [usize; 2],
+    conv: [usize; 3],
     wants_x: bool,
     f32_kernel: fn(&Geometry, &[f32], &[f32]) -> Vec<f32>,
     fallback: fn(FlexTensor, FlexTensor, FlexTensor, ConvOptions<2>) -> FlexTensor,
 ) -> FlexTensor {
-    let Some(g) = geometry(&x, &weight, stride, padding).filter(|_| dy.dtype() == DType::F32)
-    else {
-        return fallback(x, weight, dy, options(stride, padding));
+    let Some(g) = geometry(&x, &weight, conv).filter(|_| dy.dtype() == DType::F32) else {
+        return fallback(x, weight, dy, options(conv));
     };
     let (operand, shape) = match wants_x {
         // The input gradient needs the weights; the weight gradient, the input.
         true => (&weight, [g.batch, g.in_channels, g.input[0], g.input[1]]),
-        false => (&x, [g.out_channels, g.in_channels, g.kernel, g.kernel]),
+        false => (
+            &x,
+            [g.out_channels, g.in_channels / g.groups, g.kernel, g.kernel],
+        ),
     };
     let grad = with_f32([operand, &dy], |[operand, dy]| f32_kernel(&g, operand, dy));
     tensor(grad, shape)
 }
 
-fn input_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
+fn input_grad(tensors: [FlexTensor; 3], conv: [usize; 3]) -> FlexTensor {
     backward_product(
         tensors,
         conv,
@@ -329,7 +347,7 @@ fn input_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
     )
 }
 
-fn weight_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
+fn weight_grad(tensors: [FlexTensor; 3], conv: [usize; 3]) -> FlexTensor {
     backward_product(
         tensors,
         conv,
@@ -344,7 +362,7 @@ fn weight_grad(tensors: [FlexTensor; 3], conv: [usize; 2]) -> FlexTensor {
 struct ConvBackward;
 
 impl Backward<Flex, 2> for ConvBackward {
-    type State = (NodeId, NodeId, usize, usize);
+    type State = (NodeId, NodeId, [usize; 3]);
 
     fn backward(
         self,
@@ -354,10 +372,9 @@ impl Backward<Flex, 2> for ConvBackward {
     ) {
         let [node_x, node_weight] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
-        let (x, weight, stride, padding) = ops.state;
+        let (x, weight, conv) = ops.state;
         let x = checkpointer.retrieve_node_output::<FlexTensor>(x);
         let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight);
-        let conv = [stride, padding];
         if let Some(node) = node_x {
             let dx = input_grad([x.clone(), weight.clone(), dy.clone()], conv);
             grads.register::<Flex>(node.id, dx);
@@ -374,6 +391,7 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self> {
         match ConvBackward
             .prepare::<C>([x.node(), weight.node()])
@@ -381,17 +399,14 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
-                let state = (
-                    prep.checkpoint(&x),
-                    prep.checkpoint(&weight),
-                    stride,
-                    padding,
-                );
+                let conv = [stride, padding, groups];
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight), conv);
                 let y = Flex::resnet_conv2d(
                     x.into_primitive(),
                     weight.into_primitive(),
                     stride,
                     padding,
+                    groups,
                 );
                 prep.finish(state, y)
             }
@@ -400,6 +415,7 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
                 weight.into_primitive(),
                 stride,
                 padding,
+                groups,
             )),
         }
     }
@@ -412,9 +428,10 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         relu: bool,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self> {
         let channels = bias.shape()[0];
-        let y = Self::resnet_conv2d(x, weight, stride, padding);
+        let y = Self::resnet_conv2d(x, weight, stride, padding, groups);
         let bias = Self::float_reshape(bias, Shape::new([1, channels, 1, 1]));
         let y = Self::float_add(y, bias);
         if relu { Self::relu(y) } else { y }
@@ -427,8 +444,9 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         residual: FloatTensor<Self>,
         stride: usize,
         padding: usize,
+        groups: usize,
     ) -> FloatTensor<Self> {
-        let y = Self::resnet_conv2d_bias(x, weight, bias, false, stride, padding);
+        let y = Self::resnet_conv2d_bias(x, weight, bias, false, stride, padding, groups);
         Self::relu(Self::float_add(y, residual))
     }
 

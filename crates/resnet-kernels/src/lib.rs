@@ -46,7 +46,7 @@ pub fn conv2d(
         "conv2d: the input has {channels} channels, the weight {expected} ({groups} groups)"
     );
     #[cfg(feature = "flex")]
-    if groups == 1 && runs_on_flex(&x.device()) {
+    if runs_on_flex(&x.device()) {
         use burn::backend::Dispatch;
         use flex::ResNetKernels;
         let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
@@ -58,8 +58,9 @@ pub fn conv2d(
                 false,
                 stride,
                 padding,
+                groups,
             ),
-            None => <Dispatch as ResNetKernels>::resnet_conv2d(x, weight, stride, padding),
+            None => <Dispatch as ResNetKernels>::resnet_conv2d(x, weight, stride, padding, groups),
         };
         return Tensor::from_dispatch(y);
     }
@@ -83,9 +84,8 @@ pub fn conv2d_relu(
     // The fast path skips the checks of `y + residual`: it takes only a residual of the
     // output's shape on the same device (anything else gets burn's ops and their errors).
     #[cfg(feature = "flex")]
-    if groups == 1
-        && runs_on_flex(&x.device())
-        && x.dims()[1] == weight.dims()[1]
+    if runs_on_flex(&x.device())
+        && x.dims()[1] == weight.dims()[1] * groups
         && residual.as_ref().is_none_or(|r| {
             r.device() == x.device() && Some(r.dims()) == output_dims(&x, &weight, stride, padding)
         })
@@ -105,9 +105,10 @@ pub fn conv2d_relu(
                 r.into_dispatch(),
                 stride,
                 padding,
+                groups,
             ),
             None => <Dispatch as ResNetKernels>::resnet_conv2d_bias(
-                x, weight, bias, true, stride, padding,
+                x, weight, bias, true, stride, padding, groups,
             ),
         };
         return Tensor::from_dispatch(y);

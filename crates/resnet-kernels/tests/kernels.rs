@@ -35,34 +35,41 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
     Tensor::from_data(TensorData::new(values, dims), device)
 }
 
-/// (batch, in, out, side, kernel, stride)
-const CASES: [(usize, usize, usize, usize, usize, usize); 10] = [
-    (4, 16, 16, 32, 3, 1), // CIFAR stage 1
-    (3, 16, 32, 32, 3, 2), // CIFAR stage change
-    (1, 3, 16, 32, 3, 1),  // stem, batch 1
-    (2, 7, 5, 9, 3, 2),    // channels not multiples of 8, odd side
-    (2, 13, 11, 10, 3, 1), // odd channels
-    (2, 12, 20, 15, 1, 2), // projection shortcut, odd side
-    (2, 24, 10, 6, 1, 1),  // bottleneck 1x1
-    (1, 3, 8, 29, 7, 2),   // ImageNet stem on an odd side
-    (8, 32, 64, 16, 1, 2), // projection shortcut, even side (Wide ResNet)
-    (8, 16, 32, 32, 1, 1), // projection shortcut without stride (Wide ResNet's first)
+/// (batch, in, out, side, kernel, stride, groups)
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
+    (4, 16, 16, 32, 3, 1, 1),    // CIFAR stage 1
+    (3, 16, 32, 32, 3, 2, 1),    // CIFAR stage change
+    (1, 3, 16, 32, 3, 1, 1),     // stem, batch 1
+    (2, 7, 5, 9, 3, 2, 1),       // channels not multiples of 8, odd side
+    (2, 13, 11, 10, 3, 1, 1),    // odd channels
+    (2, 12, 20, 15, 1, 2, 1),    // projection shortcut, odd side
+    (2, 24, 10, 6, 1, 1, 1),     // bottleneck 1x1
+    (1, 3, 8, 29, 7, 2, 1),      // ImageNet stem on an odd side
+    (8, 32, 64, 16, 1, 2, 1),    // projection shortcut, even side (Wide ResNet)
+    (8, 16, 32, 32, 1, 1, 1),    // projection shortcut without stride (Wide ResNet's first)
+    (2, 128, 128, 14, 3, 1, 32), // ResNeXt: 32 groups of 4 channels
+    (2, 128, 128, 15, 3, 2, 32), // ... striding, odd side
+    (1, 256, 256, 7, 3, 2, 32),  // ... batch 1
+    (2, 24, 24, 11, 3, 1, 24),   // depthwise (groups = channels)
+    (3, 12, 18, 9, 3, 2, 6),     // 2 channels in, 3 out per group, stride 2
 ];
 
 #[test]
 fn flex_convolution_equals_burns_forward_and_gradients() {
     let device = Device::flex().autodiff();
     assert!(kernels::runs_on_flex(&device));
-    for (batch, cin, cout, side, kernel, stride) in CASES {
+    for (batch, cin, cout, side, kernel, stride, groups) in CASES {
         let padding = kernel / 2;
-        let case = format!("batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}");
+        let case = format!(
+            "batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}, {groups} groups"
+        );
         let x = Tensor::<4>::random(
             [batch, cin, side, side],
             Distribution::Normal(0.0, 1.0),
             &device,
         );
         let w = Tensor::<4>::random(
-            [cout, cin, kernel, kernel],
+            [cout, cin / groups, kernel, kernel],
             Distribution::Normal(0.0, 0.3),
             &device,
         );
@@ -79,9 +86,9 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
                 w.clone().detach().require_grad(),
             );
             let y = match custom {
-                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding, 1),
+                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding, groups),
                 false => {
-                    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+                    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups);
                     conv2d(x.clone(), w.clone(), None, options)
                 }
             };
@@ -108,13 +115,21 @@ fn inference_convolution_with_bias_shortcut_and_relu_equals_burns() {
     // Plain flex (inference) and flex with autodiff (composed of tracked operations).
     for device in [Device::flex(), Device::flex().autodiff()] {
         let normal = |dims, seed| fixed_normal(dims, 0.0, 1.0, seed, &device);
-        let x = normal([2, 5, 9, 9], 1);
+        let x = normal([2, 6, 9, 9], 1);
         let b = normal([1, 1, 1, 6], 2).reshape([6]);
-        for (kernel, stride) in [(3, 1), (3, 2), (1, 1), (1, 2)] {
+        let cases = [
+            (3, 1, 1),
+            (3, 2, 1),
+            (1, 1, 1),
+            (1, 2, 1),
+            (3, 1, 3),
+            (3, 2, 6),
+        ];
+        for (kernel, stride, groups) in cases {
             let padding = kernel / 2;
-            let case = format!("{device:?}, k{kernel} s{stride}");
-            let w = normal([6, 5, kernel, kernel], 3);
-            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+            let case = format!("{device:?}, k{kernel} s{stride}, {groups} groups");
+            let w = normal([6, 6 / groups, kernel, kernel], 3);
+            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups);
             let expected = conv2d(x.clone(), w.clone(), Some(b.clone()), options);
             let [n, c, oh, ow] = expected.dims();
             let shortcut = normal([n, c, oh, ow], 4);
@@ -130,9 +145,12 @@ fn inference_convolution_with_bias_shortcut_and_relu_equals_burns() {
                     residual,
                     stride,
                     padding,
-                    1,
+                    groups,
                 ),
-                false => kernels::conv2d(x.clone(), w.clone(), Some(b.clone()), stride, padding, 1),
+                false => {
+                    let b = Some(b.clone());
+                    kernels::conv2d(x.clone(), w.clone(), b, stride, padding, groups)
+                }
             };
             let relu = burn::tensor::activation::relu;
             let with = |r: &Tensor<4>| relu(expected.clone() + r.clone());
