@@ -14,7 +14,7 @@
 //!
 //! Workloads: ResNet-20 train step and eval (batch 128, 32x32), ResNet-56 and ResNet-110 train
 //! steps (batch 128), ResNet-50 and ResNeXt-50 32x4d eval (batch 8, 224x224) and train step
-//! (batch 16). A train step
+//! (batch 16), ResNet-110 train step with stochastic depth (p_L = 0.5). A train step
 //! is forward, cross-entropy, backward and an SGD update (momentum 0.9, weight decay 1e-4, the
 //! optimiser `resnet train` builds), as `resnet train` runs it; eval is a forward pass with BN
 //! folded into the convolutions, as `resnet eval` runs it.
@@ -43,50 +43,59 @@ struct Workload {
     train: bool,
     batch: usize,
     size: usize,
+    /// Stochastic depth's p_L, for a training workload that skips blocks.
+    stochastic_depth: Option<f64>,
 }
 
-const WORKLOADS: [Workload; 9] = [
+const WORKLOADS: [Workload; 10] = [
     Workload {
         arch: "resnet20",
         train: true,
         batch: 128,
         size: 32,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnet20",
         train: false,
         batch: 128,
         size: 32,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnet56",
         train: true,
         batch: 128,
         size: 32,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnet110",
         train: true,
         batch: 128,
         size: 32,
+        stochastic_depth: None,
     },
     Workload {
         arch: "preact-resnet110",
         train: true,
         batch: 128,
         size: 32,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnet50",
         train: false,
         batch: 8,
         size: 224,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnet50",
         train: true,
         batch: 16,
         size: 224,
+        stochastic_depth: None,
     },
     // The cost of cardinality: about ResNet-50's MACs, the 3x3 layers in 32 groups.
     Workload {
@@ -94,12 +103,22 @@ const WORKLOADS: [Workload; 9] = [
         train: false,
         batch: 8,
         size: 224,
+        stochastic_depth: None,
     },
     Workload {
         arch: "resnext50_32x4d",
         train: true,
         batch: 16,
         size: 224,
+        stochastic_depth: None,
+    },
+    // Stochastic depth (p_L = 0.5) skips about a quarter of the blocks of a training step.
+    Workload {
+        arch: "resnet110",
+        train: true,
+        batch: 128,
+        size: 32,
+        stochastic_depth: Some(0.5),
     },
 ];
 
@@ -115,12 +134,14 @@ const TOO_SLOW: Duration = Duration::from_secs(60);
 impl Workload {
     fn name(&self) -> String {
         let mode = if self.train { "train" } else { "eval" };
-        format!("{}-{mode}-b{}-{}px", self.arch, self.batch, self.size)
+        let sd = (self.stochastic_depth).map_or(String::new(), |p| format!("-sd{p}"));
+        format!("{}-{mode}-b{}-{}px{sd}", self.arch, self.batch, self.size)
     }
 
     fn config(&self) -> ResNetConfig {
         let mut config = zoo::config_for(self.arch).expect("a named network");
         config.num_classes = 10;
+        config.stochastic_depth = self.stochastic_depth;
         config
     }
 
@@ -286,6 +307,7 @@ fn main() {
                     "train": w.train,
                     "batch": w.batch,
                     "size": w.size,
+                    "stochastic_depth": w.stochastic_depth,
                     "macs_per_image": w.macs(),
                 })
             })

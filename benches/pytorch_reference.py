@@ -33,11 +33,13 @@ WORKLOADS = [
     ("resnet50", True, 16, 224),
     ("resnext50_32x4d", False, 8, 224),
     ("resnext50_32x4d", True, 16, 224),
+    ("resnet110", True, 128, 32, 0.5),
 ]
 
 
-def name(arch, train, batch, size):
-    return f"{arch}-{'train' if train else 'eval'}-b{batch}-{size}px"
+def name(arch, train, batch, size, stochastic_depth=None):
+    sd = "" if stochastic_depth is None else f"-sd{stochastic_depth}"
+    return f"{arch}-{'train' if train else 'eval'}-b{batch}-{size}px{sd}"
 
 
 def paper_resnet50():
@@ -51,15 +53,22 @@ def paper_resnet50():
     return model
 
 
-def cifar_resnet(depth):
+def cifar_resnet(depth, stochastic_depth=None):
+    """The paper's CIFAR network; with stochastic depth (p_L), block l of L runs in a training
+    step with probability p_l = 1 - l/L (1 - p_L), scaled by 1/p_l, and is skipped otherwise
+    (the rule of `ResNet::stochastic_depth_draw`)."""
+    import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
     n = (depth - 2) // 6
+    blocks = 3 * n
 
     class Block(nn.Module):
-        def __init__(self, i, o, stride):
+        def __init__(self, i, o, stride, l):
             super().__init__()
+            last = 1.0 if stochastic_depth is None else stochastic_depth
+            self.survival = 1.0 - l / blocks * (1.0 - last)
             self.c1 = nn.Conv2d(i, o, 3, stride, 1, bias=False)
             self.b1 = nn.BatchNorm2d(o)
             self.c2 = nn.Conv2d(o, o, 3, 1, 1, bias=False)
@@ -67,14 +76,19 @@ def cifar_resnet(depth):
             self.pad = (o - i) // 2 if stride != 1 or i != o else None
 
         def forward(self, x):
-            y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
             s = x if self.pad is None else F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
-            return F.relu(y + s)
+            scale = 1.0
+            if self.training and self.survival < 1.0:
+                if torch.rand(()).item() >= self.survival:
+                    return F.relu(s)
+                scale = 1.0 / self.survival
+            y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+            return F.relu(y * scale + s) if scale != 1.0 else F.relu(y + s)
 
     layers, i = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
     for o, stride in [(16, 1), (32, 2), (64, 2)]:
         for k in range(n):
-            layers.append(Block(i, o, stride if k == 0 else 1))
+            layers.append(Block(i, o, stride if k == 0 else 1, len(layers) - 2))
             i = o
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
     return nn.Sequential(*layers)
@@ -116,7 +130,7 @@ def resident_mib():
         return int(f.read().split()[1]) * resource.getpagesize() / (1 << 20)
 
 
-def measure(arch, train, batch, size):
+def measure(arch, train, batch, size, stochastic_depth=None):
     import torch
     import torchvision
 
@@ -135,7 +149,7 @@ def measure(arch, train, batch, size):
     elif arch.startswith("preact-resnet"):
         model = preact_cifar_resnet(int(arch[len("preact-resnet"):]))
     else:
-        model = cifar_resnet(int(arch[6:]))
+        model = cifar_resnet(int(arch[6:]), stochastic_depth)
     x = torch.randn(batch, 3, size, size)
     y = torch.arange(batch) % 10
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -191,8 +205,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--peak":
         print(json.dumps(peak_gflops(int(sys.argv[2]) if len(sys.argv) > 2 else 0)))
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
-        arch, train, batch, size = json.loads(sys.argv[3])
-        print(json.dumps(measure(arch, train, batch, size)))
+        print(json.dumps(measure(*json.loads(sys.argv[3]))))
     else:
         threads = sys.argv[1] if len(sys.argv) > 1 else "0"
         results = {}

@@ -638,3 +638,27 @@ fn wide_and_grouped_runs_resume_bit_exactly() {
     let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
     assert_eq!(model.config().cardinality, 4);
 }
+
+/// Stochastic depth (p_L = 0.5) trains and resumes bit-exactly: the blocks a step skips are
+/// drawn from a generator seeded at every step; the run's config records it.
+#[test]
+fn stochastic_depth_run_resumes_bit_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, _) = killed_and_resumed(dir.path(), &data, "--stochastic-depth 0.5");
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(model.config().stochastic_depth, Some(0.5));
+    let plain = resnet()
+        .args(train_args(
+            &data,
+            &dir.path().join("plain"),
+            "--plain --stochastic-depth 0.5",
+        ))
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        !plain.status.success() && message.contains("no shortcut"),
+        "{message}"
+    );
+}

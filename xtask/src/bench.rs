@@ -281,7 +281,12 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         {
             continue;
         }
-        let spec = json!([w["arch"], w["train"], w["batch"], w["size"]]).to_string();
+        let mut spec = vec![w["arch"].clone(), w["train"].clone()];
+        spec.extend([w["batch"].clone(), w["size"].clone()]);
+        if !w["stochastic_depth"].is_null() {
+            spec.push(w["stochastic_depth"].clone());
+        }
+        let spec = serde_json::Value::from(spec).to_string();
         let mut rounds = Vec::new();
         for round in 0..o.rounds {
             let mut r = json!({});

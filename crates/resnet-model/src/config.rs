@@ -173,6 +173,12 @@ pub struct ResNetConfig {
     /// blocks only.
     #[serde(default)]
     pub dropout: f64,
+    /// Stochastic depth (Huang, Sun, Liu, Sedra, Weinberger 2016): `p_L`, the probability that
+    /// the last block runs in a training pass; block `l` of `L` runs with probability
+    /// `1 - l / L * (1 - p_L)` ([`ResNet::stochastic_depth_draw`](crate::ResNet::stochastic_depth_draw));
+    /// 0.5 in that paper. `None`: every block always runs. Residual networks only.
+    #[serde(default)]
+    pub stochastic_depth: Option<f64>,
 }
 
 impl burn::config::Config for ResNetConfig {}
@@ -232,6 +238,7 @@ impl ResNetConfig {
             group_width: defaults::group_width(),
             stem_width: None,
             dropout: 0.0,
+            stochastic_depth: None,
         }
     }
 
@@ -296,6 +303,14 @@ impl ResNetConfig {
     /// With dropout of this probability between a basic block's convolutions, in training.
     pub fn with_dropout(self, dropout: f64) -> Self {
         Self { dropout, ..self }
+    }
+
+    /// With stochastic depth, the last block running with probability `last` (`None`: off).
+    pub fn with_stochastic_depth(self, last: Option<f64>) -> Self {
+        Self {
+            stochastic_depth: last,
+            ..self
+        }
     }
 
     /// An ImageNet network of Table 1 with the given block kind and blocks per stage
@@ -544,6 +559,14 @@ impl ResNetConfig {
         }
         if self.dropout > 0.0 && self.block.is_bottleneck() {
             return Err(ConfigError::BottleneckDropout);
+        }
+        if let Some(last) = self.stochastic_depth {
+            if !(last.is_finite() && last > 0.0 && last <= 1.0) {
+                return Err(ConfigError::SurvivalProbability(last));
+            }
+            if !self.shortcut.is_residual() {
+                return Err(ConfigError::PlainStochasticDepth);
+            }
         }
         // Option A's parameter-free shortcut can pad channels, not drop them.
         if self.shortcut == ShortcutOption::A {

@@ -93,6 +93,14 @@ pub enum ConfigError {
         "dropout (between a block's two 3x3 convolutions, as in Wide ResNets) applies to basic blocks only"
     )]
     BottleneckDropout,
+    /// A stochastic-depth survival probability outside (0, 1].
+    #[error("stochastic depth's last-block survival probability p_L must be in (0, 1]; got {0}")]
+    SurvivalProbability(f64),
+    /// Stochastic depth asked of a plain network.
+    #[error(
+        "stochastic depth skips residual functions and keeps the shortcut; a plain network has no shortcut to keep"
+    )]
+    PlainStochasticDepth,
     /// A Wide ResNet depth that is not 6n+4.
     #[error(
         "a CIFAR Wide ResNet's depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...); got {0}"

@@ -47,7 +47,7 @@ pub mod zoo;
 use resnet_kernels as kernels;
 
 pub use accounting::Cost;
-pub use blocks::Block;
+pub use blocks::{Block, Residual};
 pub use config::{BlockKind, BottleneckStride, ResNetConfig, ShortcutOption, Stem};
 pub use error::{ConfigError, WeightsError};
 #[cfg(feature = "learner")]

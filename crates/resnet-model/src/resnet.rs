@@ -3,9 +3,9 @@
 use burn::module::Module;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Distribution, Tensor};
 
-use crate::blocks::Block;
+use crate::blocks::{Block, Residual};
 use crate::config::ResNetConfig;
 use crate::conv_bn::ConvBn;
 use crate::error::ConfigError;
@@ -20,14 +20,18 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// The stage's output; `residuals` says what each block does with its residual function
+    /// (taken from the front, one per block).
     fn forward_recording(
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
+        residuals: &mut impl Iterator<Item = Residual>,
     ) -> Tensor<4> {
-        self.blocks
-            .iter()
-            .fold(x, |x, block| block.forward_recording(x, responses))
+        self.blocks.iter().fold(x, |x, block| {
+            let residual = residuals.next().unwrap_or(Residual::Full);
+            block.forward_recording(x, responses, residual)
+        })
     }
 }
 
@@ -92,25 +96,67 @@ impl ResNetConfig {
 }
 
 impl ResNet {
-    /// Class scores (logits), `[N, classes]`.
+    /// Class scores (logits), `[N, classes]`. In training (on a device that records
+    /// gradients), a network with stochastic depth draws which blocks run
+    /// ([`ResNet::stochastic_depth_draw`]).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        self.head_of_stages(self.forward_stages_recording(x, &mut None))
+        let residuals = self.stochastic_depth_draw(&x.device());
+        self.forward_residuals(x, &residuals)
+    }
+
+    /// Class scores with each block's residual function as `residuals` says, in network order
+    /// (blocks beyond its end run in full): a fixed stochastic-depth pattern, or a lesion
+    /// study's blocks left out at test time (Veit et al. 2016, `Residual::Skipped`).
+    pub fn forward_residuals(&self, x: Tensor<4>, residuals: &[Residual]) -> Tensor<2> {
+        let mut residuals = residuals.iter().copied();
+        self.head_of_stages(self.forward_stages_recording(x, &mut None, &mut residuals))
     }
 
     /// The output of every stage (for a backbone: C2–C5 of the ImageNet nets, the 32x32,
     /// 16x16 and 8x8 maps of the CIFAR nets). A pre-activation network's last output is after
-    /// its final BN + ReLU (as timm's features are).
+    /// its final BN + ReLU (as timm's features are). Stochastic depth as in [`ResNet::forward`].
     pub fn forward_stages(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        self.forward_stages_recording(x, &mut None)
+        let residuals = self.stochastic_depth_draw(&x.device());
+        self.forward_stages_recording(x, &mut None, &mut residuals.into_iter())
     }
 
     /// Logits, and the response of every 3x3 layer in network order: its output after BN,
-    /// before ReLU and before any addition (what the paper's Fig. 7 measures).
+    /// before ReLU and before any addition (what the paper's Fig. 7 measures). Every block runs.
     pub fn forward_responses(&self, x: Tensor<4>) -> (Tensor<2>, Vec<Tensor<4>>) {
         let mut responses = Vec::new();
-        let features = self.forward_stages_recording(x, &mut Some(&mut responses));
+        let mut all = std::iter::empty();
+        let features = self.forward_stages_recording(x, &mut Some(&mut responses), &mut all);
         let logits = self.head_of_stages(features);
         (logits, responses)
+    }
+
+    /// Stochastic depth's draw for one training pass (Huang et al. 2016, section 3): block `l`
+    /// of `L` runs with probability `p_l = 1 - l / L * (1 - p_L)` (`p_L` is
+    /// [`ResNetConfig::stochastic_depth`]), its function scaled by `1 / p_l` when it runs
+    /// (timm's rule: inference runs every block unscaled, where the paper scales by `p_l`
+    /// instead; the two are the same network). The uniform draws come from `device`'s
+    /// generator, which training seeds at every step, so that a resumed run draws the same
+    /// blocks. Empty (every block in full) without stochastic depth or outside training.
+    pub fn stochastic_depth_draw(&self, device: &Device) -> Vec<Residual> {
+        let Some(last) = self.config.stochastic_depth else {
+            return Vec::new();
+        };
+        if !device.is_autodiff() {
+            return Vec::new();
+        }
+        let blocks = self.stages.iter().map(|s| s.blocks.len()).sum::<usize>();
+        let draws = Tensor::<1>::random([blocks], Distribution::Default, &device.clone().inner());
+        let draws = draws.into_data().try_to_vec::<f32>().expect("f32 draws");
+        (draws.into_iter().enumerate())
+            .map(|(i, u)| {
+                let survival = survival_probability(i + 1, blocks, last);
+                match (survival >= 1.0, f64::from(u) < survival) {
+                    (true, _) => Residual::Full,
+                    (false, true) => Residual::Scaled((1.0 / survival) as f32),
+                    (false, false) => Residual::Skipped,
+                }
+            })
+            .collect()
     }
 
     fn head_of_stages(&self, features: Vec<Tensor<4>>) -> Tensor<2> {
@@ -187,6 +233,7 @@ impl ResNet {
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
+        residuals: &mut impl Iterator<Item = Residual>,
     ) -> Vec<Tensor<4>> {
         let mut x = match &self.norm {
             // Pre-activation: the first block normalises the stem's output.
@@ -198,7 +245,7 @@ impl ResNet {
         }
         let mut outputs = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
-            x = stage.forward_recording(x, responses);
+            x = stage.forward_recording(x, responses, residuals);
             outputs.push(x.clone());
         }
         if let Some(norm) = &self.norm
@@ -208,4 +255,10 @@ impl ResNet {
         }
         outputs
     }
+}
+
+/// Stochastic depth's linear rule: the probability that block `l` (1-based) of `blocks` runs
+/// in a training pass, from 1 before the first block to `last` at the last.
+pub fn survival_probability(l: usize, blocks: usize, last: f64) -> f64 {
+    1.0 - l as f64 / blocks as f64 * (1.0 - last)
 }

@@ -49,6 +49,17 @@ impl Shortcut {
         self
     }
 
+    /// A post-activation block whose residual function is skipped: `ReLU(shortcut(x))` (the
+    /// ReLU changes nothing on an identity of a ReLU's output), or `x` itself where the block
+    /// has no shortcut.
+    pub(crate) fn skip_post_activation(shortcut: Option<&Self>, x: Tensor<4>) -> Tensor<4> {
+        match shortcut {
+            Some(s) if s.projection.is_some() => crate::kernels::add_relu(s.forward(x), None),
+            Some(s) => s.forward(x),
+            None => x,
+        }
+    }
+
     /// The shortcut's output for the block input `x`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         if let Some(projection) = &self.projection {

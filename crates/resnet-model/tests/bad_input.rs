@@ -125,6 +125,12 @@ fn unknown_names_and_invalid_configs() {
             "basic blocks only",
         ),
         (base.clone().with_stem_width(Some(0)), "stem width"),
+        (base.clone().with_stochastic_depth(Some(0.0)), "(0, 1]"),
+        (base.clone().with_stochastic_depth(Some(1.5)), "(0, 1]"),
+        (
+            base.clone().plain().with_stochastic_depth(Some(0.5)),
+            "no shortcut",
+        ),
     ];
     for (config, message) in cases {
         // `validate` (what reading a config file or a record runs) refuses what `init` would.

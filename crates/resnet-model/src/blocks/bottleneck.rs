@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::BlockSpec;
+use super::{BlockSpec, Residual};
 use crate::config::BlockKind;
 use crate::conv_bn::ConvBn;
 use crate::plan::BlockPlan;
@@ -61,12 +61,16 @@ impl Bottleneck {
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
+        residual: Residual,
     ) -> Tensor<4> {
+        if residual == Residual::Skipped {
+            return Shortcut::skip_post_activation(self.shortcut.as_ref(), x);
+        }
         let shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
         let out = self.conv1.forward_relu(x, None, responses);
         let out = self.conv2.forward_relu(out, None, responses);
         // The shortcut joins after the last BN, before its ReLU.
-        self.conv3.forward_relu(out, shortcut, responses)
+        super::join_post_activation(&self.conv3, out, shortcut, responses, residual)
     }
 
     pub(super) fn fold_batch_norm(self) -> Self {

@@ -121,6 +121,21 @@ pub(crate) fn pytorch_keys(kind: BlockKind) -> &'static [(&'static str, &'static
     }
 }
 
+/// How a block's residual function F joins its shortcut on one forward pass: stochastic depth
+/// (Huang, Sun, Liu, Sedra, Weinberger 2016) leaves it out or scales it; a lesion study (Veit,
+/// Wilber, Belongie 2016) leaves chosen blocks out at test time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Residual {
+    /// `F(x)` as it is.
+    Full,
+    /// `F(x) * s`: in training, a block that survived with probability `p` scales its function
+    /// by `s = 1 / p` (timm's `drop_path` rule), so that inference uses every block unscaled.
+    Scaled(f32),
+    /// `F` not computed: the block is its shortcut alone (then the ReLU after the join, in a
+    /// post-activation block); a block without a shortcut (plain network) passes its input on.
+    Skipped,
+}
+
 /// Dropout in training (on a device that records gradients): each value zeroed with
 /// probability `p`, the others scaled by `1 / (1 - p)`; `x` itself otherwise. The mask comes
 /// from the device's random generator, which training seeds at every step so that a resumed
@@ -167,20 +182,24 @@ impl Block {
 
     /// The block's output.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_recording(x, &mut None)
+        self.forward_recording(x, &mut None, Residual::Full)
     }
 
-    /// The block's output; pushes onto `responses` (when given) the response of every 3x3
-    /// layer (paper Fig. 7; see each kind for what it records).
+    /// The block's output with its residual function as `residual` says; pushes onto
+    /// `responses` (when given) the response of every 3x3 layer that runs (paper Fig. 7; see
+    /// each kind for what it records).
     pub fn forward_recording(
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
+        residual: Residual,
     ) -> Tensor<4> {
         match self {
-            Self::Basic(block) => block.forward(x, responses),
-            Self::Bottleneck(block) => block.forward(x, responses),
-            Self::PreActBasic(block) | Self::PreActBottleneck(block) => block.forward(x, responses),
+            Self::Basic(block) => block.forward(x, responses, residual),
+            Self::Bottleneck(block) => block.forward(x, responses, residual),
+            Self::PreActBasic(block) | Self::PreActBottleneck(block) => {
+                block.forward(x, responses, residual)
+            }
         }
     }
 
@@ -220,6 +239,26 @@ impl Block {
             Self::PreActBasic(_) => BlockKind::PreActBasic,
             Self::PreActBottleneck(_) => BlockKind::PreActBottleneck,
         }
+    }
+}
+
+/// The output of a post-activation block, `ReLU(F + shortcut)`, from its last layer and its
+/// shortcut: `last` computes `F`'s last layer (with BN) from `h`; with [`Residual::Full`] the
+/// layer, the addition and the ReLU run as one operation.
+pub(crate) fn join_post_activation(
+    last: &ConvBn,
+    h: Tensor<4>,
+    shortcut: Option<Tensor<4>>,
+    responses: &mut Option<&mut Vec<Tensor<4>>>,
+    residual: Residual,
+) -> Tensor<4> {
+    match residual {
+        Residual::Full => last.forward_relu(h, shortcut, responses),
+        Residual::Scaled(s) => {
+            let f = last.forward_recording(h, responses).mul_scalar(s);
+            crate::kernels::add_relu(f, shortcut)
+        }
+        Residual::Skipped => unreachable!("a skipped block computes no layer"),
     }
 }
 

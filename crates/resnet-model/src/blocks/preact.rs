@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::BlockSpec;
+use super::{BlockSpec, Residual};
 use crate::config::BlockKind;
 use crate::conv_bn::ConvBn;
 use crate::kernels;
@@ -101,12 +101,28 @@ impl PreActBlock {
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
+        residual: Residual,
     ) -> Tensor<4> {
+        let projects = self
+            .shortcut
+            .as_ref()
+            .and_then(Shortcut::projection)
+            .is_some();
+        if residual == Residual::Skipped && !projects {
+            // The identity (or option A) shortcut alone; no shortcut: the input itself.
+            return self.shortcut.as_ref().map_or(x.clone(), |s| s.forward(x));
+        }
         let pre = kernels::batch_norm_relu(&self.norm1, x.clone(), None);
         let shortcut = self.shortcut.as_ref().map(|s| match s.projection() {
             Some(_) => s.forward(pre.clone()),
             None => s.forward(x),
         });
+        let scale = match residual {
+            // A projection of the pre-activated input alone.
+            Residual::Skipped => return shortcut.expect("a projection shortcut"),
+            Residual::Scaled(s) => Some(s),
+            Residual::Full => None,
+        };
         let out = self.conv1.forward_relu(pre, None, responses);
         let out = match &self.conv3 {
             None => self
@@ -117,6 +133,7 @@ impl PreActBlock {
                 conv3.forward_recording(out, responses)
             }
         };
+        let out = scale.map_or(out.clone(), |s| out.mul_scalar(s));
         match shortcut {
             Some(shortcut) => out + shortcut,
             None => out,

@@ -92,6 +92,15 @@ pub fn param_ids<M: Module>(module: &M) -> Vec<ParamId> {
 /// One training-mode step: the loss equals PyTorch's, and every parameter's gradient is
 /// within 1e-3 (relative to its largest value) of PyTorch's.
 pub fn gradients_match(network: &str, config: &ResNetConfig) {
+    gradients_match_with(network, config, ResNet::forward);
+}
+
+/// [`gradients_match`] with the training pass run by `forward`.
+pub fn gradients_match_with(
+    network: &str,
+    config: &ResNetConfig,
+    forward: impl Fn(&ResNet, Tensor<4>) -> Tensor<2>,
+) {
     let device = Device::flex().autodiff();
     let model = load(config, &format!("{network}.pth"), &device);
     let input: Tensor<4> = io(network, "train_input", &device);
@@ -100,7 +109,7 @@ pub fn gradients_match(network: &str, config: &ResNetConfig) {
     let expected_loss: Tensor<1> = io(network, "train_loss", &device);
     let loss = CrossEntropyLossConfig::new()
         .init(&device)
-        .forward(model.forward(input), targets);
+        .forward(forward(&model, input), targets);
     let (loss_value, expected_loss) = (
         loss.clone().into_scalar::<f32>(),
         expected_loss.into_scalar::<f32>(),

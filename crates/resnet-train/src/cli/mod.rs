@@ -38,7 +38,7 @@ pub enum Command {
     /// Top-1 and top-5 error on CIFAR or an ImageNet-style folder (one network or an ensemble).
     Eval(eval::EvalArgs),
     /// Train a network with the paper's recipe (or resume a run).
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Plot the training curves of one or several runs, overlaid (Fig. 4/6 of the paper).
     Plot(plot::PlotArgs),
     /// Analyses of trained networks (layer responses, Fig. 7).
@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Weights(args) => weights::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Eval(args) => eval::run(args),
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(*args),
         Command::Plot(args) => plot::run(args),
         Command::Analyze(args) => analyze::run(args),
     }

@@ -63,6 +63,11 @@ pub struct TrainArgs {
     /// (the Wide ResNet paper's only use of dropout: WRN-28-10 with 0.3). Basic blocks only.
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
+    /// Stochastic depth (Huang et al. 2016): each block's residual function runs in a training
+    /// step with a probability falling linearly with depth from 1 to P_L at the last block (the
+    /// paper: 0.5), scaled by its inverse when it runs; inference runs every block.
+    #[arg(long, value_name = "P_L")]
+    pub stochastic_depth: Option<f64>,
     /// CIFAR directory or .tar.gz (or `cifar10`/`cifar100` to download), or an ImageNet-style
     /// class-folder tree (`train/` and `val/`, or one folder with `--held-out` images set aside).
     #[arg(long, required_unless_present = "resume")]
@@ -74,7 +79,8 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint; with `--iterations`, a run
     /// (finished or not) is lengthened to that many, its schedule's milestones kept.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "zero_init_residual", "dropout", "recipe", "epochs",
+        "arch", "out", "plain", "zero_init_residual", "dropout", "stochastic_depth", "recipe",
+        "epochs",
         "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
         "checkpoint_every", "eval_images", "init", "freeze_stages",
     ])]
@@ -253,8 +259,11 @@ impl TrainArgs {
         network.zero_init_residual |= self.zero_init_residual;
         if let Some(dropout) = self.dropout {
             network.dropout = dropout;
-            network.validate()?;
         }
+        if self.stochastic_depth.is_some() {
+            network.stochastic_depth = self.stochastic_depth;
+        }
+        network.validate()?;
         let name = match self.plain {
             true => zoo::plain_name(&arch),
             false => arch.clone(),
