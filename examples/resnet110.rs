@@ -8,6 +8,7 @@
 //! ```text
 //! cargo run --release --example resnet110 -- --data ../shared/data/cifar10 --epochs 30
 //! cargo run --release --example resnet110 -- --data cifar10 --epochs 30 --plain  # plain-110
+//! cargo run --release --example resnet110 -- --data cifar10 --stochastic-depth 0.5
 //! cargo run --release --example resnet110 -- --data cifar10 --resume  # runs/resnet110
 //! ```
 //!

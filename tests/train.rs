@@ -662,3 +662,27 @@ fn stochastic_depth_run_resumes_bit_exactly() {
         "{message}"
     );
 }
+
+/// A Highway-gated network trains and resumes bit-exactly; `--gate-bias` gates any residual
+/// network, and a plain one refuses it.
+#[test]
+fn gated_run_resumes_bit_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_cifar10(dir.path(), 64, 40);
+    let (whole, _) = killed_and_resumed(dir.path(), &data, "--arch highway20 --gate-bias -3");
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(model.config().gate_bias, Some(-3.0));
+    let plain = resnet()
+        .args(train_args(
+            &data,
+            &dir.path().join("plain"),
+            "--plain --gate-bias -2",
+        ))
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        !plain.status.success() && message.contains("no shortcut"),
+        "{message}"
+    );
+}

@@ -23,6 +23,10 @@ struct Flags {
     /// paper has one).
     #[arg(long)]
     plain: bool,
+    /// Stochastic depth (Huang et al. 2016): block l of L runs in a training step with
+    /// probability 1 - l/L (1 - P_L) (the paper: P_L = 0.5); residual networks only.
+    #[arg(long, value_name = "P_L", conflicts_with = "resume")]
+    stochastic_depth: Option<f64>,
     /// Scale the recipe's schedule to this many epochs (same shape: milestones at the same
     /// fractions).
     #[arg(long, conflicts_with = "iterations")]
@@ -55,6 +59,11 @@ pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
         false => (name.to_string(), network),
         true => (plain_name, network.plain()),
     };
+    let network = match flags.stochastic_depth {
+        Some(last) => network.with_stochastic_depth(Some(last)),
+        None => network,
+    };
+    network.validate()?;
     let dir = flags
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(&name));

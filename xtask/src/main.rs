@@ -187,7 +187,10 @@ fn readme(check: bool) -> anyhow::Result<()> {
             s("name"),
             s("family"),
             r["depth"],
-            s("block"),
+            match r["gated"].as_bool() {
+                Some(true) => format!("{}+gate", s("block")),
+                _ => s("block"),
+            },
             s("shortcut"),
             s("bottleneck_stride"),
             s("groups"),

@@ -50,6 +50,10 @@ impl NetworkPlan {
             if let ShortcutPlan::Projection(projection) = &block.shortcut {
                 conv_cost(projection, input, &mut cost);
             }
+            if let Some((gate, _)) = &block.gate {
+                conv_cost(gate, input, &mut cost);
+                cost.params += gate.out_channels as u64; // its bias
+            }
         }
         cost.params += self.head_norm.map_or(0, norm_params);
         let fc = (self.features * self.classes) as u64;

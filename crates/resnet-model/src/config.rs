@@ -179,6 +179,12 @@ pub struct ResNetConfig {
     /// 0.5 in that paper. `None`: every block always runs. Residual networks only.
     #[serde(default)]
     pub stochastic_depth: Option<f64>,
+    /// Highway gates on every block's join (`T F + (1 - T) s`, `T = sigmoid(W_T x + b_T)`,
+    /// [`crate::blocks::gate`]), their bias `b_T` initialised to this value (-2 for the named
+    /// `highway` networks; negative: blocks start close to their shortcut). `None`: the residual
+    /// join. Networks with shortcuts only.
+    #[serde(default)]
+    pub gate_bias: Option<f64>,
 }
 
 impl burn::config::Config for ResNetConfig {}
@@ -239,6 +245,7 @@ impl ResNetConfig {
             stem_width: None,
             dropout: 0.0,
             stochastic_depth: None,
+            gate_bias: None,
         }
     }
 
@@ -303,6 +310,14 @@ impl ResNetConfig {
     /// With dropout of this probability between a basic block's convolutions, in training.
     pub fn with_dropout(self, dropout: f64) -> Self {
         Self { dropout, ..self }
+    }
+
+    /// With Highway gates on every block, their bias initialised to `bias` (`None`: none).
+    pub fn with_gate_bias(self, bias: Option<f64>) -> Self {
+        Self {
+            gate_bias: bias,
+            ..self
+        }
     }
 
     /// With stochastic depth, the last block running with probability `last` (`None`: off).
@@ -566,6 +581,14 @@ impl ResNetConfig {
             }
             if !self.shortcut.is_residual() {
                 return Err(ConfigError::PlainStochasticDepth);
+            }
+        }
+        if let Some(bias) = self.gate_bias {
+            if !bias.is_finite() {
+                return Err(ConfigError::GateBias(bias));
+            }
+            if !self.shortcut.is_residual() {
+                return Err(ConfigError::PlainGate);
             }
         }
         // Option A's parameter-free shortcut can pad channels, not drop them.

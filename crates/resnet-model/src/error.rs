@@ -101,6 +101,12 @@ pub enum ConfigError {
         "stochastic depth skips residual functions and keeps the shortcut; a plain network has no shortcut to keep"
     )]
     PlainStochasticDepth,
+    /// A gate bias that is not a number.
+    #[error("the gates' initial bias must be a finite number; got {0}")]
+    GateBias(f64),
+    /// Gates asked of a plain network.
+    #[error("a gate mixes a block's function with its shortcut; a plain network has no shortcut")]
+    PlainGate,
     /// A Wide ResNet depth that is not 6n+4.
     #[error(
         "a CIFAR Wide ResNet's depth must be 6n+4 with n >= 1 (10, 16, 22, 28, 40, ...); got {0}"

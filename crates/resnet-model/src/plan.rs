@@ -97,6 +97,9 @@ pub(crate) struct BlockPlan {
     pub layers: Vec<ConvSpec>,
     /// Dropout probability between the first and second convolutions, in training (0: none).
     pub dropout: f64,
+    /// A Highway gate on the join: its 1x1 convolution (with a bias) and the bias's initial
+    /// value.
+    pub gate: Option<(ConvSpec, f64)>,
     /// The shortcut.
     pub shortcut: ShortcutPlan,
 }
@@ -159,6 +162,7 @@ impl ResNetConfig {
                         shortcut: self.shortcut,
                         bottleneck_stride: self.bottleneck_stride,
                         dropout: self.dropout,
+                        gate_bias: self.gate_bias,
                     })
                 })
                 .collect();

@@ -130,6 +130,25 @@ impl ResNet {
         (logits, responses)
     }
 
+    /// The mean opening `T(x)` of each gated block's gate ([`crate::blocks::gate`]) over the
+    /// batch `x`, in network order; empty for a network without gates. Whether gates close
+    /// (`T` near 0: the block passes its shortcut on) is what the 2016 paper's Table 1 asks.
+    pub fn gate_openings(&self, x: Tensor<4>) -> Vec<f32> {
+        if self.config.gate_bias.is_none() {
+            return Vec::new();
+        }
+        let mut x = self.stem_forward(x, &mut None);
+        let mut openings = Vec::new();
+        for block in self.stages.iter().flat_map(|stage| &stage.blocks) {
+            if let Some(gate) = block.gate() {
+                let opening = crate::blocks::gate::opening(gate, x.clone());
+                openings.push(opening.mean().into_scalar::<f32>());
+            }
+            x = block.forward(x);
+        }
+        openings
+    }
+
     /// Stochastic depth's draw for one training pass (Huang et al. 2016, section 3): block `l`
     /// of `L` runs with probability `p_l = 1 - l / L * (1 - p_L)` (`p_L` is
     /// [`ResNetConfig::stochastic_depth`]), its function scaled by `1 / p_l` when it runs
@@ -229,20 +248,27 @@ impl ResNet {
         &self.config
     }
 
+    /// The stem's output: convolution, BN and ReLU (the convolution alone in a pre-activation
+    /// network), then the max pool of the ImageNet networks.
+    fn stem_forward(&self, x: Tensor<4>, responses: &mut Option<&mut Vec<Tensor<4>>>) -> Tensor<4> {
+        let x = match &self.norm {
+            // Pre-activation: the first block normalises the stem's output.
+            Some(_) => self.stem.forward_recording(x, responses),
+            None => self.stem.forward_relu(x, None, responses),
+        };
+        match &self.stem_pool {
+            Some(pool) => pool.forward(x),
+            None => x,
+        }
+    }
+
     fn forward_stages_recording(
         &self,
         x: Tensor<4>,
         responses: &mut Option<&mut Vec<Tensor<4>>>,
         residuals: &mut impl Iterator<Item = Residual>,
     ) -> Vec<Tensor<4>> {
-        let mut x = match &self.norm {
-            // Pre-activation: the first block normalises the stem's output.
-            Some(_) => self.stem.forward_recording(x, responses),
-            None => self.stem.forward_relu(x, None, responses),
-        };
-        if let Some(pool) = &self.stem_pool {
-            x = pool.forward(x);
-        }
+        let mut x = self.stem_forward(x, responses);
         let mut outputs = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
             x = stage.forward_recording(x, responses, residuals);

@@ -26,6 +26,11 @@ pub const RESNEXT_CIFAR: [(usize, usize, usize); 2] = [(29, 8, 64), (29, 16, 64)
 /// and WRN-40-4 (Table 4).
 pub const WIDE_CIFAR: [(usize, usize); 3] = [(16, 8), (28, 10), (40, 4)];
 
+/// The Highway-gated CIFAR networks named here (`highway<depth>`, 6n+2).
+pub const HIGHWAY_DEPTHS: [usize; 5] = [20, 32, 44, 56, 110];
+/// The gates' initial bias of the named `highway` networks (the Highway paper used -1 to -3).
+pub const HIGHWAY_GATE_BIAS: f64 = -2.0;
+
 /// A named network and the config it stands for.
 #[derive(Debug, Clone)]
 pub struct NamedModel {
@@ -50,6 +55,8 @@ pub struct ModelSummary {
     pub shortcut: &'static str,
     /// `1x1` (paper) or `3x3` (torchvision v1.5), for bottleneck nets.
     pub bottleneck_stride: Option<&'static str>,
+    /// Whether every block has a Highway gate on its join.
+    pub gated: bool,
     /// ResNeXt's "C x d" of a bottleneck net (cardinality, width per group at the first
     /// stage): `1x64d` for a ResNet, `32x4d` for ResNeXt-50, `1x128d` for Wide ResNet-50-2.
     pub groups: Option<String>,
@@ -131,7 +138,13 @@ pub fn named_models() -> Vec<NamedModel> {
         let config = ResNetConfig::wide_cifar(depth, k).expect("6n+4");
         named(format!("wrn-{depth}-{k}"), config)
     }));
+    // Gated shortcuts (Highway networks, as the 2016 paper's Table 1 tests them).
+    models.extend(HIGHWAY_DEPTHS.map(|depth| named(format!("highway{depth}"), highway(depth))));
     models
+}
+
+fn highway(depth: usize) -> ResNetConfig {
+    cifar(depth).with_gate_bias(Some(HIGHWAY_GATE_BIAS))
 }
 
 /// The bottleneck network of Table 1 with `depth` layers (50, 101 or 152).
@@ -164,7 +177,8 @@ const TIMM_NAMES: [(&str, &str); 6] = [
 /// The config of a named network: a name of [`named_models`] (case-insensitive), timm's
 /// `resnetv2_18` ... `resnetv2_200`, or `cifar-resnet<depth>` / `cifar-plain<depth>` /
 /// `cifar-preact-resnet<depth>` for any CIFAR depth 6n+2 and
-/// `cifar-preact-bottleneck<depth>` for any depth 9n+2; any ResNeXt template
+/// `cifar-preact-bottleneck<depth>` for any depth 9n+2; `cifar-highway<depth>` (6n+2, gated);
+/// any ResNeXt template
 /// `resnext{50,101,152}_<C>x<d>d` (ImageNet; `resnext50_2x40d` is the ResNeXt paper's), and
 /// `resnext29_<C>x<d>d` or `cifar-resnext<depth>_<C>x<d>d` (CIFAR, depth 9n+2); any Wide ResNet
 /// `wide_resnet{50,101,152}_<k>` (ImageNet) and `wrn-<depth>-<k>` (CIFAR, depth 6n+4).
@@ -195,6 +209,9 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
     }
     if let Some(depth) = cifar_depth("cifar-preact-bottleneck") {
         return ResNetConfig::preact_cifar_bottleneck(depth);
+    }
+    if let Some(depth) = cifar_depth("cifar-highway") {
+        return ResNetConfig::cifar(depth).map(|c| c.with_gate_bias(Some(HIGHWAY_GATE_BIAS)));
     }
     if let Some((depth, c, d)) = resnext_template(&lower, "resnext")
         && let Some(base) = imagenet_base(depth)
@@ -300,6 +317,7 @@ pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, Conf
                 BottleneckStride::OnReduce => "1x1",
                 BottleneckStride::On3x3 => "3x3",
             }),
+        gated: config.gate_bias.is_some(),
         groups: (config.block.is_bottleneck())
             .then(|| format!("{}x{}d", config.cardinality, config.group_width)),
         input_size: size,

@@ -93,7 +93,9 @@ impl Moments {
     }
 }
 
-/// Response statistics of every 3x3 layer of `model` (in eval mode) over `images`.
+/// Response statistics of every 3x3 layer of `model` (in eval mode) over `images`, and, for a
+/// gated network, the mean opening of each block's gate over them ([`ResNet::gate_openings`];
+/// empty without gates).
 pub fn layer_responses(
     model: &ResNet,
     images: &ImageSet,
@@ -101,7 +103,7 @@ pub fn layer_responses(
     batch_size: usize,
     device: &Device,
     mut progress: impl FnMut(usize),
-) -> Result<Vec<LayerResponse>, DataError> {
+) -> Result<(Vec<LayerResponse>, Vec<f64>), DataError> {
     normalization.check(images.shape)?;
     if batch_size == 0 {
         return Err(DataError::Invalid("the batch size must be positive".into()));
@@ -114,6 +116,7 @@ pub fn layer_responses(
         )));
     }
     let mut moments: Vec<Moments> = Vec::new();
+    let mut openings: Vec<f64> = Vec::new();
     let len = images.image_len();
     for start in (0..images.len()).step_by(batch_size) {
         let end = (start + batch_size).min(images.len());
@@ -123,6 +126,11 @@ pub fn layer_responses(
             normalization,
             device,
         );
+        let gates = model.gate_openings(x.clone());
+        openings.resize(gates.len(), 0.0);
+        for (sum, mean) in openings.iter_mut().zip(gates) {
+            *sum += f64::from(mean) * (end - start) as f64;
+        }
         let (_, responses) = model.forward_responses(x);
         moments.resize(responses.len(), Moments::default());
         for (m, r) in moments.iter_mut().zip(responses) {
@@ -130,11 +138,26 @@ pub fn layer_responses(
         }
         progress(end - start);
     }
-    Ok(moments
-        .iter()
-        .enumerate()
+    let responses = (moments.iter().enumerate())
         .map(|(i, m)| m.response(i + 1))
-        .collect())
+        .collect();
+    let images = images.len().max(1) as f64;
+    Ok((responses, openings.iter().map(|sum| sum / images).collect()))
+}
+
+/// Writes the mean gate openings of several networks as one CSV (`model,block,opening`), the
+/// file replaced whole or not at all.
+pub fn write_gates_csv(path: &Path, models: &[(String, Vec<f64>)]) -> Result<(), csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["model", "block", "opening"])?;
+    for (name, openings) in models {
+        for (block, opening) in openings.iter().enumerate() {
+            writer.serialize((name, block + 1, opening))?;
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    crate::atomic::write(path, &bytes)?;
+    Ok(())
 }
 
 /// Writes the responses of several networks as one CSV (`model,layer,channels,std,std_all`),

@@ -1,6 +1,7 @@
 //! [`BasicBlock`]: two 3x3 layers (paper Fig. 5 left), torchvision's `BasicBlock`.
 
 use burn::module::Module;
+use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use super::{BlockSpec, Residual};
@@ -29,11 +30,13 @@ pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
         ],
         shortcut: spec.shortcut_plan(true),
         dropout: spec.dropout,
+        gate: spec.gate_plan(),
     }
 }
 
 /// `y = ReLU(BN(conv2(ReLU(BN(conv1(x))))) + shortcut(x))`; without the addition in a plain
-/// network; with dropout before conv2 in training, if the config asks for it.
+/// network; with dropout before conv2 in training, if the config asks for it; with a gate,
+/// `ReLU(T F + (1 - T) shortcut(x))`.
 #[derive(Module, Debug)]
 pub struct BasicBlock {
     /// The first 3x3 layer + BN (carries the block's stride).
@@ -42,6 +45,8 @@ pub struct BasicBlock {
     pub conv2: ConvBn,
     /// The shortcut, or `None` in a plain network.
     pub shortcut: Option<Shortcut>,
+    /// A Highway gate's 1x1 convolution on the join, in a gated network ([`super::gate`]).
+    pub gate: Option<Conv2d>,
     /// Dropout probability before conv2, in training.
     #[module(skip)]
     dropout: f64,
@@ -58,6 +63,7 @@ impl BasicBlock {
                 conv2
             },
             shortcut: Shortcut::new(&plan.shortcut, device),
+            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
             dropout: plan.dropout,
         }
     }
@@ -74,10 +80,11 @@ impl BasicBlock {
             return Shortcut::skip_post_activation(self.shortcut.as_ref(), x);
         }
         let shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
+        let opening = super::opening(self.gate.as_ref(), &x);
         let out = self.conv1.forward_relu(x, None, responses);
         let out = super::dropout(out, self.dropout);
         // The shortcut joins after the last BN, before its ReLU.
-        super::join_post_activation(&self.conv2, out, shortcut, responses, residual)
+        super::join_post_activation(&self.conv2, out, shortcut, opening, responses, residual)
     }
 
     pub(super) fn fold_batch_norm(self) -> Self {
@@ -86,6 +93,7 @@ impl BasicBlock {
             conv2: self.conv2.fold_batch_norm(),
             shortcut: self.shortcut.map(Shortcut::fold_batch_norm),
             dropout: self.dropout,
+            gate: self.gate,
         }
     }
 

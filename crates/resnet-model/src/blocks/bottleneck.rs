@@ -2,6 +2,7 @@
 //! `Bottleneck`.
 
 use burn::module::Module;
+use burn::nn::conv::Conv2d;
 use burn::tensor::{Device, Tensor};
 
 use super::{BlockSpec, Residual};
@@ -24,6 +25,7 @@ pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
         layers: spec.bottleneck_layers(),
         shortcut: spec.shortcut_plan(true),
         dropout: 0.0,
+        gate: spec.gate_plan(),
     }
 }
 
@@ -39,6 +41,8 @@ pub struct Bottleneck {
     pub conv3: ConvBn,
     /// The shortcut, or `None` in a plain network.
     pub shortcut: Option<Shortcut>,
+    /// A Highway gate's 1x1 convolution on the join, in a gated network ([`super::gate`]).
+    pub gate: Option<Conv2d>,
 }
 
 impl Bottleneck {
@@ -53,6 +57,7 @@ impl Bottleneck {
                 conv3
             },
             shortcut: Shortcut::new(&plan.shortcut, device),
+            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
         }
     }
 
@@ -67,10 +72,11 @@ impl Bottleneck {
             return Shortcut::skip_post_activation(self.shortcut.as_ref(), x);
         }
         let shortcut = self.shortcut.as_ref().map(|s| s.forward(x.clone()));
+        let opening = super::opening(self.gate.as_ref(), &x);
         let out = self.conv1.forward_relu(x, None, responses);
         let out = self.conv2.forward_relu(out, None, responses);
         // The shortcut joins after the last BN, before its ReLU.
-        super::join_post_activation(&self.conv3, out, shortcut, responses, residual)
+        super::join_post_activation(&self.conv3, out, shortcut, opening, responses, residual)
     }
 
     pub(super) fn fold_batch_norm(self) -> Self {
@@ -79,6 +85,7 @@ impl Bottleneck {
             conv2: self.conv2.fold_batch_norm(),
             conv3: self.conv3.fold_batch_norm(),
             shortcut: self.shortcut.map(Shortcut::fold_batch_norm),
+            gate: self.gate,
         }
     }
 

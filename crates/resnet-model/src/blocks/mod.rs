@@ -8,6 +8,7 @@
 
 mod basic;
 mod bottleneck;
+pub mod gate;
 mod preact;
 
 use burn::module::Module;
@@ -46,6 +47,8 @@ pub(crate) struct BlockSpec {
     pub bottleneck_stride: BottleneckStride,
     /// Dropout between a basic block's two convolutions, in training.
     pub dropout: f64,
+    /// A Highway gate on the join, with its bias's initial value ([`gate`]).
+    pub gate_bias: Option<f64>,
 }
 
 impl BlockSpec {
@@ -73,6 +76,13 @@ impl BlockSpec {
             ConvSpec::new(inner, inner, 3, middle_stride).grouped(self.cardinality),
             ConvSpec::new(inner, self.out_channels(), 1, 1),
         ]
+    }
+
+    /// The gate of a gated block: a 1x1 convolution from the block's input to its output, with
+    /// its stride, and the initial bias.
+    pub fn gate_plan(&self) -> Option<(ConvSpec, f64)> {
+        let conv = ConvSpec::new(self.in_channels, self.out_channels(), 1, self.stride);
+        self.gate_bias.map(|bias| (conv.without_norm(), bias))
     }
 
     /// The shortcut (section 3.3): none in a plain network; a projection everywhere (option C)
@@ -231,6 +241,15 @@ impl Block {
         }
     }
 
+    /// The gate's 1x1 convolution of a gated block ([`gate`]).
+    pub fn gate(&self) -> Option<&burn::nn::conv::Conv2d> {
+        match self {
+            Self::Basic(block) => block.gate.as_ref(),
+            Self::Bottleneck(block) => block.gate.as_ref(),
+            Self::PreActBasic(block) | Self::PreActBottleneck(block) => block.gate.as_ref(),
+        }
+    }
+
     /// The kind of block this is.
     pub fn kind(&self) -> BlockKind {
         match self {
@@ -243,23 +262,32 @@ impl Block {
 }
 
 /// The output of a post-activation block, `ReLU(F + shortcut)`, from its last layer and its
-/// shortcut: `last` computes `F`'s last layer (with BN) from `h`; with [`Residual::Full`] the
-/// layer, the addition and the ReLU run as one operation.
+/// shortcut: `last` computes `F`'s last layer (with BN) from `h`; with [`Residual::Full`] and
+/// no gate, the layer, the addition and the ReLU run as one operation. With a gate's
+/// `opening`, `ReLU(T F + (1 - T) shortcut)` ([`gate`]).
 pub(crate) fn join_post_activation(
     last: &ConvBn,
     h: Tensor<4>,
     shortcut: Option<Tensor<4>>,
+    opening: Option<Tensor<4>>,
     responses: &mut Option<&mut Vec<Tensor<4>>>,
     residual: Residual,
 ) -> Tensor<4> {
-    match residual {
-        Residual::Full => last.forward_relu(h, shortcut, responses),
-        Residual::Scaled(s) => {
-            let f = last.forward_recording(h, responses).mul_scalar(s);
-            crate::kernels::add_relu(f, shortcut)
-        }
-        Residual::Skipped => unreachable!("a skipped block computes no layer"),
+    let f = match (residual, &opening) {
+        (Residual::Full, None) => return last.forward_relu(h, shortcut, responses),
+        (Residual::Full, Some(_)) => last.forward_recording(h, responses),
+        (Residual::Scaled(s), _) => last.forward_recording(h, responses).mul_scalar(s),
+        (Residual::Skipped, _) => unreachable!("a skipped block computes no layer"),
+    };
+    match (opening, shortcut) {
+        (Some(t), Some(s)) => crate::kernels::add_relu(gate::join(t, f, s), None),
+        (_, shortcut) => crate::kernels::add_relu(f, shortcut),
     }
+}
+
+/// The gate's opening `T(x)` of a block with a gate.
+pub(crate) fn opening(gate: Option<&burn::nn::conv::Conv2d>, x: &Tensor<4>) -> Option<Tensor<4>> {
+    gate.map(|g| gate::opening(g, x.clone()))
 }
 
 /// The name a block kind's tensors carry in burn records (the [`Block`] variant's).

@@ -6,6 +6,7 @@
 //! path runs clean from the first block to the last (section 3 of that paper).
 
 use burn::module::Module;
+use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
 
@@ -47,6 +48,7 @@ pub(super) fn plan(spec: &BlockSpec) -> BlockPlan {
         layers,
         shortcut: spec.shortcut_plan(false),
         dropout: spec.dropout,
+        gate: spec.gate_plan(),
     }
 }
 
@@ -67,6 +69,8 @@ pub struct PreActBlock {
     pub conv3: Option<ConvBn>,
     /// The shortcut, or `None` in a plain network.
     pub shortcut: Option<Shortcut>,
+    /// A Highway gate's 1x1 convolution on the join, in a gated network ([`super::gate`]).
+    pub gate: Option<Conv2d>,
     /// Dropout probability before a basic unit's conv2, in training (Wide ResNets).
     #[module(skip)]
     dropout: f64,
@@ -91,6 +95,7 @@ impl PreActBlock {
             conv2: conv2.expect("two convolutions at least"),
             conv3: layers.next(),
             shortcut: Shortcut::new(&plan.shortcut, device),
+            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
             dropout: plan.dropout,
         }
     }
@@ -112,6 +117,7 @@ impl PreActBlock {
             // The identity (or option A) shortcut alone; no shortcut: the input itself.
             return self.shortcut.as_ref().map_or(x.clone(), |s| s.forward(x));
         }
+        let opening = super::opening(self.gate.as_ref(), &x);
         let pre = kernels::batch_norm_relu(&self.norm1, x.clone(), None);
         let shortcut = self.shortcut.as_ref().map(|s| match s.projection() {
             Some(_) => s.forward(pre.clone()),
@@ -134,9 +140,10 @@ impl PreActBlock {
             }
         };
         let out = scale.map_or(out.clone(), |s| out.mul_scalar(s));
-        match shortcut {
-            Some(shortcut) => out + shortcut,
-            None => out,
+        match (shortcut, opening) {
+            (Some(shortcut), Some(t)) => super::gate::join(t, out, shortcut),
+            (Some(shortcut), None) => out + shortcut,
+            (None, _) => out,
         }
     }
 

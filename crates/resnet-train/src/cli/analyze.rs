@@ -15,7 +15,7 @@ use super::eval::{
     PAPER_MEAN_IMAGE, Rgb, StoredRun, download_progress, locate_data, note_assumed_normalization,
     run_data,
 };
-use crate::responses::{layer_responses, plot, write_csv};
+use crate::responses::{layer_responses, plot, write_csv, write_gates_csv};
 
 /// Arguments of `resnet analyze`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,8 @@ pub struct AnalyzeArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum Analysis {
     /// Standard deviation of every 3x3 layer's response (after BN, before addition and ReLU)
-    /// over a CIFAR set: a CSV and a plot in network order and sorted by magnitude (Fig. 7).
+    /// over a CIFAR set: a CSV and a plot in network order and sorted by magnitude (Fig. 7);
+    /// for gated networks also each block's mean gate opening (OUT-gates.csv).
     Responses(ResponsesArgs),
 }
 
@@ -105,6 +106,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
     }
     let mean_image = cifar.train.mean_image();
     let mut results = Vec::new();
+    let mut gates = Vec::new();
     for (i, (spec, source)) in args.weights.iter().zip(&sources).enumerate() {
         let arch = (args.arch.get(i).or(args.arch.first()).map(String::as_str)).or(source.arch);
         let model = load_model(arch, &source.path, None, &device)?.valid();
@@ -122,7 +124,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
             .cloned()
             .unwrap_or_else(|| default_label(source));
         let bar = ProgressBar::new(test.len() as u64).with_message(label.clone());
-        let responses = layer_responses(
+        let (responses, openings) = layer_responses(
             &model,
             &test,
             &normalization,
@@ -141,11 +143,27 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
             responses.iter().map(|r| r.std).fold(0.0, f64::max),
             responses.iter().map(|r| r.std).sum::<f64>() / responses.len().max(1) as f64
         );
+        if !openings.is_empty() {
+            let (low, high) =
+                (openings.iter()).fold((1.0f64, 0.0f64), |(lo, hi), &o| (lo.min(o), hi.max(o)));
+            println!(
+                "{label}: {} gates, mean opening T from {low:.3} to {high:.3} (0: the block \
+                 passes its shortcut on)",
+                openings.len()
+            );
+            gates.push((label.clone(), openings));
+        }
         results.push((label, responses));
     }
     let csv = crate::figures::with_extension(&args.out, "csv");
     write_csv(&csv, &results).with_context(|| format!("writing {}", csv.display()))?;
     let [png, svg] = plot(&results, &args.out)?;
+    if !gates.is_empty() {
+        let stem = args.out.file_name().unwrap_or_default().to_string_lossy();
+        let path = args.out.with_file_name(format!("{stem}-gates.csv"));
+        write_gates_csv(&path, &gates).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     println!(
         "wrote {}, {}, {}",
         csv.display(),

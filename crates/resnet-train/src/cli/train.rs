@@ -68,6 +68,10 @@ pub struct TrainArgs {
     /// paper: 0.5), scaled by its inverse when it runs; inference runs every block.
     #[arg(long, value_name = "P_L")]
     pub stochastic_depth: Option<f64>,
+    /// Highway gates on every block's join, `T F + (1 - T) shortcut` with `T = sigmoid(1x1
+    /// conv(x) + b)`, b starting at B (the `highway` networks: -2). Networks with shortcuts.
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
+    pub gate_bias: Option<f64>,
     /// CIFAR directory or .tar.gz (or `cifar10`/`cifar100` to download), or an ImageNet-style
     /// class-folder tree (`train/` and `val/`, or one folder with `--held-out` images set aside).
     #[arg(long, required_unless_present = "resume")]
@@ -79,8 +83,8 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint; with `--iterations`, a run
     /// (finished or not) is lengthened to that many, its schedule's milestones kept.
     #[arg(long, conflicts_with_all = [
-        "arch", "out", "plain", "zero_init_residual", "dropout", "stochastic_depth", "recipe",
-        "epochs",
+        "arch", "out", "plain", "zero_init_residual", "dropout", "stochastic_depth", "gate_bias",
+        "recipe", "epochs",
         "batch_size", "momentum", "weight_decay", "seed", "held_out", "subset", "eval_every",
         "checkpoint_every", "eval_images", "init", "freeze_stages",
     ])]
@@ -262,6 +266,9 @@ impl TrainArgs {
         }
         if self.stochastic_depth.is_some() {
             network.stochastic_depth = self.stochastic_depth;
+        }
+        if self.gate_bias.is_some() {
+            network.gate_bias = self.gate_bias;
         }
         network.validate()?;
         let name = match self.plain {
