@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 
 use resnet_data::download::{Checksum, Remote, fetch};
 
-use crate::embedded;
 use crate::error::PretrainedError;
-use crate::registry::{PublishedWeights, published};
+use crate::registry::PublishedWeights;
 
 /// Environment variable naming the weights cache directory.
 pub const CACHE_ENV: &str = "RESNET_CACHE";
@@ -86,26 +85,5 @@ impl PublishedWeights {
             ),
         };
         Ok(fetch(&remote, cache, progress)?)
-    }
-}
-
-/// The local file of `spec`: a file path as it is, the built-in [`embedded::NAME`], or a
-/// published name ([`PublishedWeights::fetch`]: from a cache, else downloaded).
-pub fn locate(
-    spec: &str,
-    progress: impl FnMut(u64, Option<u64>),
-) -> Result<PathBuf, PretrainedError> {
-    let path = Path::new(spec);
-    if path.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    if spec.eq_ignore_ascii_case(embedded::NAME) {
-        return embedded::record_path();
-    }
-    match published(spec) {
-        Some(weights) => weights.fetch(&cache_dir(), progress),
-        None => Err(PretrainedError::UnknownName {
-            name: spec.to_string(),
-        }),
     }
 }

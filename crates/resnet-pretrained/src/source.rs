@@ -9,7 +9,7 @@ use resnet_data::Normalization;
 use resnet_data::download::Checksum;
 use resnet_model::record::WeightsFormat;
 
-use crate::cache::locate;
+use crate::cache::cache_dir;
 use crate::embedded;
 use crate::error::PretrainedError;
 use crate::registry::{PUBLISHED, PublishedWeights, published, published_file};
@@ -109,4 +109,25 @@ fn published_weights(
     // One pass over the file, compared with every entry's prefix.
     let digest = Checksum::Sha256Prefix(String::new()).digest_file(path)?;
     Ok(PUBLISHED.iter().find(|w| w.checksum().matches(&digest)))
+}
+
+/// The local file of `spec`: a file path as it is, the built-in [`embedded::NAME`], or a
+/// published name ([`PublishedWeights::fetch`]: from a cache, else downloaded).
+pub fn locate(
+    spec: &str,
+    progress: impl FnMut(u64, Option<u64>),
+) -> Result<PathBuf, PretrainedError> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    if spec.eq_ignore_ascii_case(embedded::NAME) {
+        return embedded::record_path();
+    }
+    match published(spec) {
+        Some(weights) => weights.fetch(&cache_dir(), progress),
+        None => Err(PretrainedError::UnknownName {
+            name: spec.to_string(),
+        }),
+    }
 }

@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::figures::training_curves;
-use crate::train::{Run, read_metrics};
+use crate::train::{Run, read_metrics, training_curves};
 
 /// Arguments of `resnet plot`.
 #[derive(Debug, clap::Args)]

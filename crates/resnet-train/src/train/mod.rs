@@ -10,6 +10,7 @@
 //! - `.lock`: held by the process writing the run ([`lock::RunLock`]).
 
 pub mod checkpoint;
+pub mod curves;
 pub mod data;
 pub(crate) mod error;
 pub mod interrupt;
@@ -19,6 +20,7 @@ pub mod recipe;
 pub mod run;
 pub mod schedule;
 
+pub use curves::training_curves;
 pub use data::TrainingData;
 pub use error::TrainError;
 pub use metrics::{MetricsRow, read_metrics};

@@ -37,7 +37,6 @@ use super::lock::RunLock;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
-use crate::figures;
 
 /// What a run directory's `run.json` records: enough to resume the run or repeat it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -526,7 +525,7 @@ impl Run<'_> {
         model.valid().save_record(&model_path, &metadata)?;
         // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
-        if let Err(e) = figures::training_curves(&runs, &self.dir.join("curves"), None) {
+        if let Err(e) = super::curves::training_curves(&runs, &self.dir.join("curves"), None) {
             progress.warn(&with_causes(&e));
         }
         let last = rows
