@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod antialias;
+pub mod atomic;
 pub mod augment;
 pub mod batch;
 pub mod cifar;

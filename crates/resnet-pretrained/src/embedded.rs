@@ -6,7 +6,6 @@
 //! and the command that reproduces it). burn reads records from files, so the first use
 //! writes it into the weights cache, under a name that carries its hash.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -41,8 +40,6 @@ pub fn record_path_in(dir: &Path) -> Result<PathBuf, PretrainedError> {
         move |source| PretrainedError::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    tmp.write_all(RECORD).map_err(io(tmp.path()))?;
-    tmp.persist(&path).map_err(|e| io(&path)(e.error))?;
+    resnet_data::atomic::write(&path, RECORD).map_err(io(&path))?;
     Ok(path)
 }

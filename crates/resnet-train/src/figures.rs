@@ -127,7 +127,7 @@ pub fn draw(stem: &Path, panels: &[Panel]) -> Result<[PathBuf; 2], FigureError> 
         (&png, png_bytes.get_ref().as_slice()),
         (&svg, svg_text.as_bytes()),
     ] {
-        crate::atomic::write(path, bytes).map_err(|e| fail(path)(e.to_string()))?;
+        resnet_data::atomic::write(path, bytes).map_err(|e| fail(path)(e.to_string()))?;
     }
     Ok([png, svg])
 }

@@ -12,7 +12,6 @@
 
 #![warn(missing_docs)]
 
-pub mod atomic;
 pub mod cli;
 pub mod device;
 pub mod eval;

@@ -156,7 +156,7 @@ pub fn write_gates_csv(path: &Path, models: &[(String, Vec<f64>)]) -> Result<(),
         }
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
-    crate::atomic::write(path, &bytes)?;
+    resnet_data::atomic::write(path, &bytes)?;
     Ok(())
 }
 
@@ -174,7 +174,7 @@ pub fn write_csv(path: &Path, models: &[(String, Vec<LayerResponse>)]) -> Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    crate::atomic::write(path, &bytes)?;
+    resnet_data::atomic::write(path, &bytes)?;
     Ok(())
 }
 

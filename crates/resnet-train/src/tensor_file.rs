@@ -120,5 +120,5 @@ pub fn write_tensors(path: &Path, tensors: &[(&str, TensorData)]) -> Result<(), 
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
     let serialized = safetensors::serialize(views, None).map_err(invalid)?;
-    crate::atomic::write(path, &serialized).map_err(io)
+    resnet_data::atomic::write(path, &serialized).map_err(io)
 }

@@ -51,7 +51,7 @@ const STATE: &str = "state.json";
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    crate::atomic::write(path, bytes).map_err(TrainError::io(path))
+    resnet_data::atomic::write(path, bytes).map_err(TrainError::io(path))
 }
 
 /// Saves a checkpoint of the run in `run_dir`, replacing the previous one.

@@ -1,5 +1,7 @@
-//! Result files written whole or not at all: a temporary file beside the target, synced, then
-//! renamed over it, so that a crash never leaves a half-written CSV, figure or checkpoint.
+//! Files written whole or not at all: a temporary file beside the target, synced, then renamed
+//! over it, so that a crash never leaves a half-written CSV, figure, checkpoint or cached
+//! record. The one implementation the crates share (a download, streamed and verified before
+//! its rename, goes through `tempfile` in [`crate::download`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
