@@ -70,7 +70,7 @@ pub fn load_model(
         }
     }
     let file_classes = match format {
-        WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
+        WeightsFormat::PyTorch => num_classes_of(weights)?,
         WeightsFormat::Burnpack => stored.as_ref().map(|c| c.num_classes),
     };
     let mut config = named
@@ -81,6 +81,15 @@ pub fn load_model(
     }
     let model = config.init(device)?;
     Ok(model.load_weights(weights)?)
+}
+
+/// The number of classes a weights file's classifier has: a record's stored config, or the
+/// size of a PyTorch checkpoint's `fc`; `None` when the file does not say.
+pub fn num_classes_of(weights: &Path) -> Result<Option<usize>, WeightsError> {
+    Ok(match WeightsFormat::detect(weights)? {
+        WeightsFormat::PyTorch => crate::pytorch::pytorch_num_classes(weights)?,
+        WeightsFormat::Burnpack => record_config(weights)?.map(|c| c.num_classes),
+    })
 }
 
 /// The fields in which two configs describe different networks (`field: a vs b`, joined);

@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use resnet_data::folder::{decode, is_image};
 use resnet_pretrained::{Classifier, Prediction, WeightsSource, embedded};
 use serde::Serialize;
 
 use super::DeviceArgs;
-use super::eval::download_progress;
+use super::eval::{bar, download_progress};
 
 /// Arguments of `resnet classify`.
 #[derive(Debug, clap::Args)]
@@ -102,12 +102,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     }
     let (files, walked) = image_files(&args.images)?;
     let bar = if walked && files.len() > 1 {
-        let bar = ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} images, {per_sec}, eta {eta}")
-                .expect("valid template"),
-        );
-        bar
+        bar(files.len(), false)
     } else {
         ProgressBar::hidden()
     };

@@ -439,7 +439,9 @@ pub(super) fn download_progress() -> impl FnMut(u64, Option<u64>) {
     }
 }
 
-fn bar(len: usize, quiet: bool) -> ProgressBar {
+/// A progress bar over `len` images (hidden when `quiet`), the one template of the commands
+/// that go through images.
+pub(crate) fn bar(len: usize, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }

@@ -23,8 +23,7 @@ use resnet_data::Normalization;
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
 use resnet_data::metadata::RunMetadata;
 use resnet_data::pipeline::batch_seed;
-use resnet_model::pytorch::pytorch_num_classes;
-use resnet_model::record::{WeightsFormat, record_config};
+use resnet_model::load::num_classes_of;
 use resnet_model::{ClassificationBatch, ResNet, ResNetConfig};
 use serde::{Deserialize, Serialize};
 
@@ -326,10 +325,7 @@ impl Run<'_> {
     /// The network of `init`'s weights, with a new classifier for the data's classes unless
     /// it already has that many outputs.
     fn initial_weights(&self, init: &InitWeights, device: &Device) -> Result<ResNet, TrainError> {
-        let classes = match WeightsFormat::detect(&init.path)? {
-            WeightsFormat::PyTorch => pytorch_num_classes(&init.path)?,
-            WeightsFormat::Burnpack => record_config(&init.path)?.map(|c| c.num_classes),
-        };
+        let classes = num_classes_of(&init.path)?;
         let mut network = self.config.network.clone();
         network.num_classes = classes.unwrap_or(network.num_classes);
         let model = network.init(device)?.load_weights(&init.path)?;
