@@ -10,7 +10,7 @@ use resnet_pretrained::{Classifier, WeightsSource};
 
 use super::DeviceArgs;
 use super::eval::{download_progress, locate_data};
-use crate::train::run::check_rgb;
+use crate::train::config::check_rgb;
 use crate::train::{
     DataKind, InitWeights, Progress, Recipe, Run, RunConfig, Schedule, TrainError, TrainingData,
 };

@@ -10,6 +10,7 @@
 //! - `.lock`: held by the process writing the run ([`lock::RunLock`]).
 
 pub mod checkpoint;
+pub mod config;
 pub mod curves;
 pub mod data;
 pub(crate) mod error;
@@ -17,12 +18,15 @@ pub mod interrupt;
 pub mod lock;
 pub mod metrics;
 pub mod recipe;
+pub mod report;
 pub mod run;
 pub mod schedule;
 
+pub use config::{InitWeights, RunConfig};
 pub use curves::training_curves;
 pub use data::TrainingData;
 pub use error::TrainError;
 pub use metrics::{MetricsRow, read_metrics};
 pub use recipe::{DataKind, Recipe, Schedule, Warmup};
-pub use run::{InitWeights, Progress, Run, RunConfig, RunSummary};
+pub use report::{Progress, RunSummary};
+pub use run::Run;

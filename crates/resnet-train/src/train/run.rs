@@ -10,142 +10,30 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor};
 use burn::train::{TrainOutput, TrainStep};
-use indicatif::{ProgressBar, ProgressStyle};
-use resnet_data::Normalization;
 use resnet_data::batch::{images_to_tensor, labels_to_tensor};
 use resnet_data::metadata::RunMetadata;
 use resnet_data::pipeline::batch_seed;
 use resnet_model::load::num_classes_of;
-use resnet_model::{ClassificationBatch, ResNet, ResNetConfig};
-use serde::{Deserialize, Serialize};
+use resnet_model::{ClassificationBatch, ResNet};
 
 use super::TrainError;
 use super::checkpoint::{self, Accumulator, RunState};
+use super::config::{InitWeights, RunConfig};
 use super::data::TrainingData;
 use super::error::with_causes;
 use super::interrupt::Interrupt;
 use super::lock::RunLock;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::recipe::{Recipe, Schedule};
+use super::report::{Progress, Reporter, RunSummary, format_row};
 use super::schedule::LrSchedule;
-
-/// What a run directory's `run.json` records: enough to resume the run or repeat it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunConfig {
-    /// The network's name (as `resnet models` lists it) or a description.
-    pub arch: String,
-    /// The network.
-    pub network: ResNetConfig,
-    /// The recipe, after flags and scaling.
-    pub recipe: Recipe,
-    /// Where the data was read from.
-    pub data: String,
-    /// `--subset`: train on a seeded random subset of this many images.
-    pub subset: Option<usize>,
-    /// `--eval-images`: evaluate on the first this many validation and test images.
-    pub eval_images: Option<usize>,
-    /// Training images used (after the validation split and any subset).
-    pub train_images: usize,
-    /// Iterations per epoch.
-    pub iterations_per_epoch: u64,
-    /// `--init`: the weights the run started from (fine-tuning); else a fresh initialisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init: Option<InitWeights>,
-    /// `--freeze-stages`: the stem and this many first stages are not trained
-    /// ([`ResNet::freeze_stages`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze_stages: Option<usize>,
-    /// The inputs' normalisation where it is not the data's own (mean image or ImageNet
-    /// statistics): the initial weights', when fine-tuning.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub normalization: Option<Normalization>,
-}
-
-/// Weights a run starts from: their classifier is replaced when the data has other classes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitWeights {
-    /// As given: a name of `resnet weights` or a file.
-    pub source: String,
-    /// The file read (a PyTorch checkpoint or a burn record).
-    pub path: PathBuf,
-}
-
-impl RunConfig {
-    /// A new run of `network`, named `arch`, on `data` (read from `source`) with `recipe`:
-    /// the classifier is sized to the data's classes.
-    pub fn new(
-        arch: impl Into<String>,
-        mut network: ResNetConfig,
-        recipe: Recipe,
-        data: &TrainingData,
-        source: impl Into<String>,
-    ) -> Result<Self, TrainError> {
-        let arch = arch.into();
-        recipe.validate()?;
-        check_rgb(&arch, &network)?;
-        network.num_classes = data.class_names().len();
-        let iterations_per_epoch = data.iterations_per_epoch(recipe.batch_size);
-        if iterations_per_epoch == 0 {
-            return Err(TrainError::NoBatch {
-                images: data.train_len(),
-                batch_size: recipe.batch_size,
-            });
-        }
-        Ok(Self {
-            arch,
-            network,
-            recipe,
-            data: source.into(),
-            subset: None,
-            eval_images: None,
-            train_images: data.train_len(),
-            iterations_per_epoch,
-            init: None,
-            freeze_stages: None,
-            normalization: None,
-        })
-    }
-}
-
-/// The training images are RGB: a network that takes other inputs cannot train on them.
-pub fn check_rgb(arch: &str, network: &ResNetConfig) -> Result<(), TrainError> {
-    if network.in_channels != 3 {
-        return Err(TrainError::Config(format!(
-            "{arch} takes {}-channel inputs; the training images are RGB (3 channels)",
-            network.in_channels
-        )));
-    }
-    Ok(())
-}
-
-/// How a run reports progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// A progress bar on a terminal, else a line every 30 s and at each evaluation.
-    Auto,
-    /// Lines only.
-    Lines,
-    /// Nothing but warnings and errors.
-    Quiet,
-}
-
-impl Progress {
-    /// Prints a line about the run (e.g. a note on its settings) unless `Quiet`. Before the
-    /// run's progress bar exists; the run itself prints through its reporter.
-    pub fn note(self, line: &str) {
-        if self != Self::Quiet {
-            eprintln!("{line}");
-        }
-    }
-}
 
 /// A run in a directory.
 pub struct Run<'a> {
@@ -161,31 +49,6 @@ pub struct Run<'a> {
     pub eval_batch_size: usize,
     /// How to report progress.
     pub progress: Progress,
-}
-
-/// What a finished run leaves.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    /// The final evaluation.
-    pub last: MetricsRow,
-    /// The final network's record.
-    pub model_path: PathBuf,
-}
-
-impl std::fmt::Display for RunSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let last = &self.last;
-        write!(
-            f,
-            "test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
-            pct(last.test_error),
-            pct(last.val_error),
-            100.0 * last.train_error,
-            last.iteration,
-            last.wall_seconds,
-            self.model_path.display()
-        )
-    }
 }
 
 /// Metadata stored with every checkpoint and the final network, so that it can be evaluated
@@ -583,117 +446,6 @@ fn parameters_finite(model: &ResNet) -> bool {
     finite.0
 }
 
-/// A learning rate as progress shows it: four decimals, or three significant digits below
-/// 0.001 (a fine-tuning rate of 1e-5 is not `0.0000`).
-fn lr_text(lr: f64) -> String {
-    match lr {
-        lr if lr != 0.0 && lr.abs() < 1e-3 => format!("{lr:.2e}"),
-        lr => format!("{lr:.4}"),
-    }
-}
-
-fn format_row(row: &MetricsRow) -> String {
-    format!(
-        "iter {} epoch {:.2} lr {} train loss {:.4} train err {:.2}% val err {} test err {} {:.0} img/s {:.0}s",
-        row.iteration,
-        row.epoch,
-        lr_text(row.lr),
-        row.train_loss,
-        100.0 * row.train_error,
-        pct(row.val_error),
-        pct(row.test_error),
-        row.images_per_sec,
-        row.wall_seconds
-    )
-}
-
-/// Progress: a bar on a terminal, periodic lines otherwise (never a line per batch).
-struct Reporter {
-    bar: Option<ProgressBar>,
-    lines: bool,
-    total: u64,
-    batch_size: usize,
-    last_line: std::cell::Cell<Instant>,
-}
-
 /// Mixed into the run's seed for the network's own draws (dropout), so that they are not the
 /// data pipeline's (which seeds with `batch_seed(seed, epoch, batch)` too).
 const NETWORK_DRAWS: u64 = 0x6472_6f70_6f75_7400;
-
-const LINE_EVERY: Duration = Duration::from_secs(30);
-
-impl Reporter {
-    fn new(mode: Progress, total: u64, done: u64, batch_size: usize) -> Self {
-        let terminal = std::io::stderr().is_terminal();
-        let bar = (mode == Progress::Auto && terminal).then(|| {
-            let bar = ProgressBar::new(total).with_position(done);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} it, ETA {eta} {msg}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            // A resumed run: the rate is measured from here, not from iteration 0.
-            bar.reset_eta();
-            bar
-        });
-        Self {
-            lines: mode != Progress::Quiet && bar.is_none(),
-            bar,
-            total,
-            batch_size,
-            last_line: std::cell::Cell::new(Instant::now()),
-        }
-    }
-
-    fn step(&self, state: &RunState, lr: f64, loss: f32, per_epoch: u64) {
-        let acc = &state.since_eval;
-        let speed = acc.images as f64 / acc.seconds.max(1e-9);
-        let error = acc.errors as f64 / acc.images.max(1) as f64;
-        let epoch = state.iteration as f64 / per_epoch as f64;
-        if let Some(bar) = &self.bar {
-            bar.set_position(state.iteration);
-            bar.set_message(format!(
-                "epoch {epoch:.2} loss {loss:.3} train err {:.1}% lr {} {speed:.0} img/s",
-                100.0 * error,
-                lr_text(lr)
-            ));
-        } else if self.lines && self.last_line.get().elapsed() >= LINE_EVERY {
-            self.last_line.set(Instant::now());
-            eprintln!(
-                "iter {} epoch {epoch:.2} loss {loss:.4} train err {:.2}% lr {} {speed:.0} img/s, ETA {}",
-                state.iteration,
-                100.0 * error,
-                lr_text(lr),
-                indicatif::HumanDuration(Duration::from_secs_f64(
-                    (self.total - state.iteration) as f64 * acc.seconds
-                        / (acc.images as f64 / self.batch_size as f64).max(1.0)
-                ))
-            );
-        }
-    }
-
-    fn println(&self, line: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None if self.lines => eprintln!("{line}"),
-            None => {}
-        }
-    }
-
-    /// A warning: shown in every mode (`Quiet` too), above the bar when there is one.
-    fn warn(&self, message: &str) {
-        let line = format!("warning: {message}");
-        match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
