@@ -1,0 +1,295 @@
+//! `cargo xtask bench [--vs-pytorch]`: the backend benchmarks (benches/backends.rs), with
+//! PyTorch's figures for the same workloads (benches/pytorch_reference.py) measured
+//! interleaved with flex's, written to docs/benchmarks.md, docs/benchmarks.json and a bar
+//! chart (docs/benchmarks.{png,svg}).
+//!
+//! # Method
+//! Every measurement is a process of its own (its peak memory is its own, and nothing is left
+//! over from the one before): the benchmark program's `--one BACKEND WORKLOAD`, or the Python
+//! script's `--one THREADS SPEC`, which follow the same protocol (2 warm-up steps, then the
+//! median of at least 10 steps and 10 seconds). Per workload, flex and PyTorch alternate for
+//! `--rounds` rounds (flex, PyTorch, flex, PyTorch, ...), so that both sides see the same
+//! machine; the other compiled backends are measured once, after them. Reported per workload:
+//! each side's median over the rounds, the ratio of the medians and the range of the
+//! per-round ratios.
+//!
+//! # When no ratio is reported
+//! This machine's speed drifts, and a busy machine slows whichever side runs while it is busy.
+//! Before each measurement the CPU time used by other processes is sampled over one second
+//! ([`BUSY_CORES`]); a measurement that had to start on a busy machine (after waiting up to a
+//! minute for it to settle) marks its round, and a workload with a busy round gets no ratio.
+//! A workload whose per-round ratios spread more than [`MAX_SPREAD`] (max / min) gets none
+//! either: its cell says `unstable`.
+
+mod chart;
+mod machine;
+mod report;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use serde_json::{Value, json};
+
+use crate::{cargo_command, root};
+use chart::chart;
+use machine::{cpu_model, settle, today};
+use report::markdown;
+
+/// Other processes' CPU use, in cores, above which the machine counts as busy.
+pub const BUSY_CORES: f64 = 0.35;
+/// The largest max / min of a workload's per-round ratios for which a ratio is reported.
+pub const MAX_SPREAD: f64 = 1.20;
+/// How long to wait for a busy machine to settle before measuring anyway (and marking it).
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// What `cargo xtask bench` was asked for.
+pub struct Options {
+    /// Cargo features (backends) to compile in besides flex.
+    pub features: String,
+    /// Only the workloads whose name contains this text (report printed, docs left alone).
+    pub only: Option<String>,
+    /// Measure PyTorch too, interleaved with flex.
+    pub vs_pytorch: bool,
+    /// Rounds of flex and PyTorch per workload.
+    pub rounds: usize,
+    /// Threads for both sides (rayon's and torch's).
+    pub threads: usize,
+    /// The Python interpreter with torch.
+    pub python: String,
+    /// Rewrite the report from docs/benchmarks.json without measuring.
+    pub report_only: bool,
+}
+
+pub fn run(options: &Options) -> anyhow::Result<()> {
+    let root = root();
+    let docs = root.join("docs");
+    let json_path = docs.join("benchmarks.json");
+    let results = if options.report_only {
+        let text = std::fs::read_to_string(&json_path)
+            .with_context(|| format!("reading {}", json_path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", json_path.display()))?
+    } else {
+        measure_all(options)?
+    };
+    let md = markdown(&results)?;
+    if options.only.is_some() {
+        print!("{md}");
+        eprintln!("--only: docs/benchmarks.md left as it was");
+        return Ok(());
+    }
+    print!("{md}");
+    std::fs::create_dir_all(&docs)?;
+    let path = docs.join("benchmarks.md");
+    // Hand-written notes below the marker survive regeneration.
+    let notes = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(NOTES_MARKER).map(|at| old[at..].to_string()));
+    let mut text = md;
+    if let Some(notes) = notes {
+        text.push('\n');
+        text.push_str(&notes);
+    }
+    std::fs::write(&path, text)?;
+    if !options.report_only {
+        std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")?;
+    }
+    chart(&results, &docs.join("benchmarks.png"))?;
+    chart(&results, &docs.join("benchmarks.svg"))?;
+    let json = if options.report_only {
+        ""
+    } else {
+        ", docs/benchmarks.json"
+    };
+    eprintln!("wrote docs/benchmarks.md{json}, docs/benchmarks.{{png,svg}}");
+    Ok(())
+}
+
+/// Where docs/benchmarks.md's hand-written part starts.
+const NOTES_MARKER: &str = "<!-- notes: kept by cargo xtask bench -->";
+
+/// Builds the benchmark program and returns its path.
+fn build(features: &str) -> anyhow::Result<PathBuf> {
+    let mut args = vec![
+        "bench",
+        "--bench",
+        "backends",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ];
+    if !features.is_empty() {
+        args.extend(["--features", features]);
+    }
+    eprintln!("$ cargo {}", args.join(" "));
+    let out = cargo_command(&args, &[])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo")?;
+    ensure!(out.status.success(), "building the benchmark failed");
+    for line in String::from_utf8(out.stdout)?.lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == "backends"
+            && let Some(exe) = message["executable"].as_str()
+        {
+            return Ok(exe.into());
+        }
+    }
+    bail!("cargo named no executable for the backends benchmark")
+}
+
+/// Runs `command`, returning its stdout parsed as JSON.
+fn json_of(mut command: Command, what: &str) -> anyhow::Result<Value> {
+    let out = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    ensure!(out.status.success(), "{what} failed ({})", out.status);
+    let text = String::from_utf8(out.stdout)?;
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str(last).with_context(|| format!("{what} printed no JSON: {text}"))
+}
+
+fn measure_all(o: &Options) -> anyhow::Result<Value> {
+    ensure!(o.rounds >= 1, "--rounds must be at least 1");
+    let exe = build(&o.features)?;
+    let threads = o.threads.to_string();
+    let rust = |args: &[&str]| {
+        let mut c = Command::new(&exe);
+        c.args(args).env("RAYON_NUM_THREADS", &threads);
+        c
+    };
+    let script = root().join("benches/pytorch_reference.py");
+    let python = |args: &[&str]| {
+        let mut c = Command::new(&o.python);
+        c.arg(&script)
+            .args(args)
+            .env("OMP_NUM_THREADS", &threads)
+            .env("MKL_NUM_THREADS", &threads);
+        c
+    };
+    let list = json_of(rust(&["--list"]), "the benchmark's --list")?;
+    let torch = if o.vs_pytorch {
+        let probe = Command::new(&o.python)
+            .args(["-c", "import torch, torchvision; print(torch.__version__)"])
+            .output();
+        match probe {
+            Ok(out) if out.status.success() => {
+                Some(String::from_utf8(out.stdout)?.trim().to_string())
+            }
+            _ => {
+                eprintln!(
+                    "torch and torchvision are not importable by `{}`: flex and the other backends only",
+                    o.python
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load1: f64 = load
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0.0);
+    eprintln!("load average at the start: {load1:.2} ({cores} cores)");
+
+    settle(cores);
+    let mut peak = json!({ "gemm": json_of(rust(&["--peak"]), "the SGEMM ceiling")? });
+    if torch.is_some() {
+        peak["torch"] = json_of(python(&["--peak", &threads]), "torch's SGEMM ceiling")?;
+    }
+    eprintln!("FP32 ceiling: {peak}");
+
+    let backends: Vec<String> = list["backends"]
+        .as_array()
+        .context("backends")?
+        .iter()
+        .filter_map(|b| b.as_str().map(String::from))
+        .collect();
+    ensure!(
+        backends.iter().any(|b| b == "flex"),
+        "the benchmark has no flex backend"
+    );
+    let mut workloads = Vec::new();
+    for w in list["workloads"].as_array().context("workloads")? {
+        let name = w["name"].as_str().context("a workload name")?;
+        if o.only
+            .as_ref()
+            .is_some_and(|only| !name.contains(only.as_str()))
+        {
+            continue;
+        }
+        let mut spec = vec![w["arch"].clone(), w["train"].clone()];
+        spec.extend([w["batch"].clone(), w["size"].clone()]);
+        if !w["stochastic_depth"].is_null() {
+            spec.push(w["stochastic_depth"].clone());
+        }
+        let spec = serde_json::Value::from(spec).to_string();
+        let mut rounds = Vec::new();
+        for round in 0..o.rounds {
+            let mut r = json!({});
+            let busy = settle(cores);
+            eprintln!("{name}: round {} of {}, flex", round + 1, o.rounds);
+            r["flex"] = json_of(rust(&["--one", "flex", name]), "a flex measurement")?;
+            let mut busy_round = busy;
+            if torch.is_some() {
+                let busy = settle(cores);
+                eprintln!("{name}: round {} of {}, PyTorch", round + 1, o.rounds);
+                r["pytorch"] =
+                    json_of(python(&["--one", &threads, &spec]), "a PyTorch measurement")?;
+                busy_round |= busy;
+            }
+            r["busy"] = json!(busy_round);
+            rounds.push(r);
+        }
+        let mut others = json!({});
+        for b in backends.iter().filter(|b| *b != "flex") {
+            let busy = settle(cores);
+            eprintln!("{name}: {b}");
+            let mut m = json_of(rust(&["--one", b, name]), "a measurement")?;
+            m["busy"] = json!(busy);
+            others[b] = m;
+        }
+        let mut entry = w.clone();
+        entry["rounds"] = json!(rounds);
+        entry["others"] = others;
+        workloads.push(entry);
+    }
+    Ok(json!({
+        "command": command_line(o),
+        "date": today(),
+        "cpu": cpu_model(),
+        "cores": cores,
+        "threads": o.threads,
+        "load_average_at_start": load1,
+        "torch": torch,
+        "rounds": o.rounds,
+        "peak": peak,
+        "workloads": workloads,
+    }))
+}
+
+fn command_line(o: &Options) -> String {
+    let mut c = String::from("cargo xtask bench");
+    if !o.features.is_empty() {
+        c.push_str(&format!(" --features {}", o.features));
+    }
+    if o.vs_pytorch {
+        c.push_str(" --vs-pytorch");
+    }
+    if o.rounds != 3 {
+        c.push_str(&format!(" --rounds {}", o.rounds));
+    }
+    if let Some(only) = &o.only {
+        c.push_str(&format!(" --only {only}"));
+    }
+    c
+}
