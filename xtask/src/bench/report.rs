@@ -33,7 +33,7 @@ pub(super) fn markdown(results: &Value) -> anyhow::Result<String> {
          The ratio is flex / PyTorch of the medians over the rounds, with the range of the \
          per-round ratios; none is given where a round started on a busy machine (others using \
          over {BUSY_CORES} cores) or the per-round ratios spread over {MAX_SPREAD:.2}x \
-         (the method: `xtask/src/bench.rs`).\n\n",
+         (the method: `xtask/src/bench/mod.rs`).\n\n",
         results["command"].as_str().unwrap_or("cargo xtask bench"),
         results["date"].as_str().unwrap_or("?"),
         results["cpu"].as_str().unwrap_or("?"),
