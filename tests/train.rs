@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_run, check, checkpoint_iteration, resnet, train_args};
+use resnet::model::ResNetConfig;
 use resnet::model::record::load_record_file;
 use resnet::train::train::read_metrics;
 use resnet_testkit::cifar::write_cifar10;
@@ -620,6 +621,27 @@ fn fine_tuning_from_torchvision_weights_trains_only_what_is_not_frozen() {
     );
 }
 
+/// The network of a run of `extra` killed and resumed in a directory of its own under `dir`
+/// (final weights bit-identical to the uninterrupted run's: [`killed_and_resumed`]).
+fn resumed_network(dir: &Path, data: &Path, extra: &str) -> ResNetConfig {
+    let own = dir.join(extra.replace([' ', '-', '.'], "_"));
+    std::fs::create_dir(&own).unwrap();
+    let (whole, _) = killed_and_resumed(&own, data, extra);
+    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
+    model.config().clone()
+}
+
+/// `resnet train` with `extra` on a plain network fails and says it has no shortcut.
+fn refused_on_plain(dir: &Path, data: &Path, extra: &str) {
+    let args = train_args(data, &dir.join("plain"), &format!("--plain {extra}"));
+    let out = resnet().args(args).output().unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && message.contains("no shortcut"),
+        "{message}"
+    );
+}
+
 /// A Wide ResNet with dropout (WRN-10-1, dropout 0.3, the WRN paper's placement) and a ResNeXt
 /// (grouped convolutions) train and resume bit-exactly: dropout's masks are drawn from a
 /// generator seeded at every step.
@@ -627,40 +649,22 @@ fn fine_tuning_from_torchvision_weights_trains_only_what_is_not_frozen() {
 fn wide_and_grouped_runs_resume_bit_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_cifar10(dir.path(), 64, 40);
-    let wide = dir.path().join("wide");
-    std::fs::create_dir(&wide).unwrap();
-    let (whole, _) = killed_and_resumed(&wide, &data, "--arch wrn-10-1 --dropout 0.3");
-    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
-    assert_eq!(model.config().dropout, 0.3);
-    let grouped = dir.path().join("grouped");
-    std::fs::create_dir(&grouped).unwrap();
-    let (whole, _) = killed_and_resumed(&grouped, &data, "--arch cifar-resnext11_4x4d");
-    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
-    assert_eq!(model.config().cardinality, 4);
+    let wide = resumed_network(dir.path(), &data, "--arch wrn-10-1 --dropout 0.3");
+    assert_eq!(wide.dropout, 0.3);
+    let grouped = resumed_network(dir.path(), &data, "--arch cifar-resnext11_4x4d");
+    assert_eq!(grouped.cardinality, 4);
 }
 
 /// Stochastic depth (p_L = 0.5) trains and resumes bit-exactly: the blocks a step skips are
-/// drawn from a generator seeded at every step; the run's config records it.
+/// drawn from a generator seeded at every step; the run's config records it. A plain network
+/// refuses it.
 #[test]
 fn stochastic_depth_run_resumes_bit_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_cifar10(dir.path(), 64, 40);
-    let (whole, _) = killed_and_resumed(dir.path(), &data, "--stochastic-depth 0.5");
-    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
-    assert_eq!(model.config().stochastic_depth, Some(0.5));
-    let plain = resnet()
-        .args(train_args(
-            &data,
-            &dir.path().join("plain"),
-            "--plain --stochastic-depth 0.5",
-        ))
-        .output()
-        .unwrap();
-    let message = String::from_utf8_lossy(&plain.stderr);
-    assert!(
-        !plain.status.success() && message.contains("no shortcut"),
-        "{message}"
-    );
+    let network = resumed_network(dir.path(), &data, "--stochastic-depth 0.5");
+    assert_eq!(network.stochastic_depth, Some(0.5));
+    refused_on_plain(dir.path(), &data, "--stochastic-depth 0.5");
 }
 
 /// A Highway-gated network trains and resumes bit-exactly; `--gate-bias` gates any residual
@@ -669,20 +673,7 @@ fn stochastic_depth_run_resumes_bit_exactly() {
 fn gated_run_resumes_bit_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_cifar10(dir.path(), 64, 40);
-    let (whole, _) = killed_and_resumed(dir.path(), &data, "--arch highway20 --gate-bias -3");
-    let model = load_record_file(whole.join("model.bpk"), &burn::tensor::Device::flex()).unwrap();
-    assert_eq!(model.config().gate_bias, Some(-3.0));
-    let plain = resnet()
-        .args(train_args(
-            &data,
-            &dir.path().join("plain"),
-            "--plain --gate-bias -2",
-        ))
-        .output()
-        .unwrap();
-    let message = String::from_utf8_lossy(&plain.stderr);
-    assert!(
-        !plain.status.success() && message.contains("no shortcut"),
-        "{message}"
-    );
+    let network = resumed_network(dir.path(), &data, "--arch highway20 --gate-bias -3");
+    assert_eq!(network.gate_bias, Some(-3.0));
+    refused_on_plain(dir.path(), &data, "--gate-bias -2");
 }
