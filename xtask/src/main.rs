@@ -187,10 +187,7 @@ fn readme(check: bool) -> anyhow::Result<()> {
             s("name"),
             s("family"),
             r["depth"],
-            match r["gated"].as_bool() {
-                Some(true) => format!("{}+gate", s("block")),
-                _ => s("block"),
-            },
+            s("block"),
             s("shortcut"),
             s("bottleneck_stride"),
             s("groups"),

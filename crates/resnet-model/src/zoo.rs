@@ -49,8 +49,9 @@ pub struct ModelSummary {
     pub family: &'static str,
     /// Weighted layers, as the paper counts them.
     pub depth: usize,
-    /// `basic`, `bottleneck`, `preact-basic` or `preact-bottleneck`.
-    pub block: &'static str,
+    /// `basic`, `bottleneck`, `preact-basic` or `preact-bottleneck`, with `+gate` when every
+    /// block has a Highway gate (`basic+gate`).
+    pub block: String,
     /// `plain`, `A`, `B` or `C`.
     pub shortcut: &'static str,
     /// `1x1` (paper) or `3x3` (torchvision v1.5), for bottleneck nets.
@@ -139,12 +140,15 @@ pub fn named_models() -> Vec<NamedModel> {
         named(format!("wrn-{depth}-{k}"), config)
     }));
     // Gated shortcuts (Highway networks, as the 2016 paper's Table 1 tests them).
-    models.extend(HIGHWAY_DEPTHS.map(|depth| named(format!("highway{depth}"), highway(depth))));
+    models.extend(
+        HIGHWAY_DEPTHS.map(|depth| named(format!("highway{depth}"), highway(depth).expect("6n+2"))),
+    );
     models
 }
 
-fn highway(depth: usize) -> ResNetConfig {
-    cifar(depth).with_gate_bias(Some(HIGHWAY_GATE_BIAS))
+/// The CIFAR network of `depth` (6n+2) with Highway gates.
+fn highway(depth: usize) -> Result<ResNetConfig, ConfigError> {
+    Ok(ResNetConfig::cifar(depth)?.with_gate_bias(Some(HIGHWAY_GATE_BIAS)))
 }
 
 /// The bottleneck network of Table 1 with `depth` layers (50, 101 or 152).
@@ -211,7 +215,7 @@ pub fn config_for(name: &str) -> Result<ResNetConfig, ConfigError> {
         return ResNetConfig::preact_cifar_bottleneck(depth);
     }
     if let Some(depth) = cifar_depth("cifar-highway") {
-        return ResNetConfig::cifar(depth).map(|c| c.with_gate_bias(Some(HIGHWAY_GATE_BIAS)));
+        return highway(depth);
     }
     if let Some((depth, c, d)) = resnext_template(&lower, "resnext")
         && let Some(base) = imagenet_base(depth)
@@ -303,7 +307,10 @@ pub fn summarize(name: &str, config: &ResNetConfig) -> Result<ModelSummary, Conf
             Stem::Cifar => "cifar",
         },
         depth: config.depth(),
-        block: config.block.name(),
+        block: match config.gate_bias {
+            Some(_) => format!("{}+gate", config.block.name()),
+            None => config.block.name().to_string(),
+        },
         shortcut: match config.shortcut {
             ShortcutOption::Plain => "plain",
             ShortcutOption::A => "A",

@@ -63,7 +63,7 @@ impl BasicBlock {
                 conv2
             },
             shortcut: Shortcut::new(&plan.shortcut, device),
-            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
+            gate: super::gate::of(plan, device),
             dropout: plan.dropout,
         }
     }

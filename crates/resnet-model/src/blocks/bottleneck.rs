@@ -57,7 +57,7 @@ impl Bottleneck {
                 conv3
             },
             shortcut: Shortcut::new(&plan.shortcut, device),
-            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
+            gate: super::gate::of(plan, device),
         }
     }
 

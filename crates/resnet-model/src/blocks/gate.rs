@@ -10,12 +10,17 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::plan::ConvSpec;
+use crate::plan::{BlockPlan, ConvSpec};
+
+/// The gate of the block `plan` describes, if it has one.
+pub(crate) fn of(plan: &BlockPlan, device: &Device) -> Option<Conv2d> {
+    (plan.gate.as_ref()).map(|(spec, bias)| new(spec, *bias, device))
+}
 
 /// The gate's 1x1 convolution, He-initialised (fan-out) as the other layers, its bias at
 /// `bias` (negative: the block starts close to passing its shortcut on; the Highway paper
 /// used -1 to -3).
-pub(crate) fn new(spec: &ConvSpec, bias: f64, device: &Device) -> Conv2d {
+fn new(spec: &ConvSpec, bias: f64, device: &Device) -> Conv2d {
     let mut conv = Conv2dConfig::new([spec.in_channels, spec.out_channels], [1, 1])
         .with_stride([spec.stride, spec.stride])
         .with_padding(PaddingConfig2d::Explicit(0, 0, 0, 0))

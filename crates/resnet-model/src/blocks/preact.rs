@@ -95,7 +95,7 @@ impl PreActBlock {
             conv2: conv2.expect("two convolutions at least"),
             conv3: layers.next(),
             shortcut: Shortcut::new(&plan.shortcut, device),
-            gate: (plan.gate.as_ref()).map(|(spec, bias)| super::gate::new(spec, *bias, device)),
+            gate: super::gate::of(plan, device),
             dropout: plan.dropout,
         }
     }
@@ -115,9 +115,16 @@ impl PreActBlock {
             .is_some();
         if residual == Residual::Skipped && !projects {
             // The identity (or option A) shortcut alone; no shortcut: the input itself.
-            return self.shortcut.as_ref().map_or(x.clone(), |s| s.forward(x));
+            return match &self.shortcut {
+                Some(shortcut) => shortcut.forward(x),
+                None => x,
+            };
         }
-        let opening = super::opening(self.gate.as_ref(), &x);
+        // A skipped block with a projection needs no gate.
+        let opening = match residual {
+            Residual::Skipped => None,
+            _ => super::opening(self.gate.as_ref(), &x),
+        };
         let pre = kernels::batch_norm_relu(&self.norm1, x.clone(), None);
         let shortcut = self.shortcut.as_ref().map(|s| match s.projection() {
             Some(_) => s.forward(pre.clone()),
@@ -139,7 +146,10 @@ impl PreActBlock {
                 conv3.forward_recording(out, responses)
             }
         };
-        let out = scale.map_or(out.clone(), |s| out.mul_scalar(s));
+        let out = match scale {
+            Some(s) => out.mul_scalar(s),
+            None => out,
+        };
         match (shortcut, opening) {
             (Some(shortcut), Some(t)) => super::gate::join(t, out, shortcut),
             (Some(shortcut), None) => out + shortcut,

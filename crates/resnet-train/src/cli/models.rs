@@ -72,10 +72,7 @@ fn print(args: ModelsArgs, out: &mut impl Write) -> std::io::Result<()> {
             r.name,
             r.family,
             r.depth,
-            match r.gated {
-                true => format!("{}+gate", r.block),
-                false => r.block.to_string(),
-            },
+            r.block,
             r.shortcut,
             r.bottleneck_stride.unwrap_or("-"),
             r.groups.as_deref().unwrap_or("-"),
