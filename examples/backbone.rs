@@ -12,7 +12,7 @@ use burn::module::Module;
 use burn::tensor::{Distribution, Tensor};
 use clap::Parser;
 use resnet::model::{load_model, zoo};
-use resnet::train::cli::DeviceArgs;
+use resnet_cli::DeviceArgs;
 
 /// Stage features and a new head from a torchvision ResNet-18.
 #[derive(Parser)]

@@ -1,9 +1,9 @@
-//! The `resnet` command-line program; see `resnet --help`.
+//! The `resnet` command-line program (crates/resnet-cli); see `resnet --help`.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match resnet::train::cli::main() {
+    match resnet_cli::main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // The chain of causes, without a backtrace: these are the user's errors to fix.

@@ -522,7 +522,7 @@ fn plain_counterpart_is_named_and_has_no_shortcuts() {
 /// seed or batch size: they decide which images are held out and the data order.
 #[test]
 fn resume_refuses_another_seed_or_batch_size() {
-    use resnet::train::train::{Progress, Run, RunConfig, TrainingData};
+    use resnet::train::train::{Run, RunConfig, Silent, TrainingData};
     let dir = tempfile::tempdir().unwrap();
     let data = write_cifar10(dir.path(), 8, 4);
     let out = dir.path().join("run");
@@ -549,7 +549,7 @@ fn resume_refuses_another_seed_or_batch_size() {
             dir: out.clone(),
             device: burn::tensor::Device::flex(),
             eval_batch_size: 8,
-            progress: Progress::Quiet,
+            observer: &Silent,
         };
         let err = run.resume().unwrap_err().to_string();
         assert!(err.contains("seed or batch size"), "{change}: {err}");

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::{Context, ensure};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use resnet::model::{ResNetConfig, Stem, zoo};
-use resnet::train::cli::DeviceArgs;
-use resnet::train::cli::train::load_data;
-use resnet::train::train::{Progress, Recipe, Run, RunConfig};
+use resnet::train::train::{Recipe, Run, RunConfig};
+use resnet_cli::DeviceArgs;
+use resnet_cli::progress::{Progress, Reporter};
+use resnet_cli::train::load_data;
 
 /// Trains one of the paper's networks with its recipe (`resnet train` has every other setting).
 #[derive(Parser)]
@@ -106,7 +107,7 @@ pub fn train(name: &str, network: ResNetConfig) -> anyhow::Result<()> {
         dir,
         device,
         eval_batch_size: 500,
-        progress: Progress::Auto,
+        observer: &Reporter::new(Progress::Auto),
     };
     let summary = if flags.resume {
         run.resume()?

@@ -85,7 +85,7 @@ pub fn check_networks(
 }
 
 /// What to do with an image that cannot be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnCorrupt {
     /// Stop with an error naming the file.
     Fail,

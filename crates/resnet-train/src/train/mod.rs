@@ -17,8 +17,8 @@ pub(crate) mod error;
 pub mod interrupt;
 pub mod lock;
 pub mod metrics;
+pub mod observer;
 pub mod recipe;
-pub mod report;
 pub mod run;
 pub mod schedule;
 
@@ -27,6 +27,6 @@ pub use curves::training_curves;
 pub use data::TrainingData;
 pub use error::TrainError;
 pub use metrics::{MetricsRow, read_metrics};
+pub use observer::{RunObserver, Silent, Step};
 pub use recipe::{DataKind, Recipe, Schedule, Warmup};
-pub use report::{Progress, RunSummary};
-pub use run::Run;
+pub use run::{Run, RunSummary};

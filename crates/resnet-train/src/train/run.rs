@@ -31,8 +31,8 @@ use super::error::with_causes;
 use super::interrupt::Interrupt;
 use super::lock::RunLock;
 use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
+use super::observer::{RunObserver, Step};
 use super::recipe::{Recipe, Schedule};
-use super::report::{Progress, Reporter, RunSummary, format_row};
 use super::schedule::LrSchedule;
 
 /// A run in a directory.
@@ -47,8 +47,33 @@ pub struct Run<'a> {
     pub device: Device,
     /// Images per evaluation forward pass.
     pub eval_batch_size: usize,
-    /// How to report progress.
-    pub progress: Progress,
+    /// Who is told of the run's progress ([`Silent`](super::Silent) for no one).
+    pub observer: &'a dyn RunObserver,
+}
+
+/// What a finished run leaves.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The final evaluation.
+    pub last: MetricsRow,
+    /// The final network's record.
+    pub model_path: PathBuf,
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = &self.last;
+        write!(
+            f,
+            "test error {}, val error {}, train error {:.2}% after {} iterations ({:.0} s); model {}",
+            pct(last.test_error),
+            pct(last.val_error),
+            100.0 * last.train_error,
+            last.iteration,
+            last.wall_seconds,
+            self.model_path.display()
+        )
+    }
 }
 
 /// Metadata stored with every checkpoint and the final network, so that it can be evaluated
@@ -245,12 +270,8 @@ impl Run<'_> {
         };
         let metadata = metadata(self);
         let device = self.device.clone().autodiff();
-        let progress = Reporter::new(
-            self.progress,
-            recipe.iterations,
-            state.iteration,
-            recipe.batch_size,
-        );
+        let observer = self.observer;
+        observer.started(state.iteration, recipe.iterations);
         if self.config.init.is_some() && state.iteration == 0 {
             // Fine-tuning: where the given weights start, before the first step.
             let (val, test) = self.data.evaluate(
@@ -258,7 +279,7 @@ impl Run<'_> {
                 &self.device,
                 self.eval_batch_size,
             )?;
-            progress.println(&format!(
+            observer.note(&format!(
                 "iter 0 (the weights as given) val err {} test err {}",
                 pct(val.map(|r| r.top1_error)),
                 pct(test.map(|r| r.top1_error))
@@ -289,7 +310,7 @@ impl Run<'_> {
                 recipe.seed,
             )?;
             for e in &skipped {
-                progress.println(&format!(
+                observer.note(&format!(
                     "warning: left out of the batch: {}",
                     with_causes(e)
                 ));
@@ -344,7 +365,18 @@ impl Run<'_> {
             acc.errors += errors as u64;
             acc.images += n as u64;
             acc.seconds += seconds;
-            progress.step(&state, lr, loss_value, per_epoch);
+            let acc = &state.since_eval;
+            observer.step(&Step {
+                iteration: state.iteration,
+                total: recipe.iterations,
+                epoch: state.iteration as f64 / per_epoch as f64,
+                loss: loss_value,
+                lr,
+                train_error: acc.errors as f64 / acc.images.max(1) as f64,
+                images_per_sec: acc.images as f64 / acc.seconds.max(1e-9),
+                seconds_per_step: acc.seconds
+                    / (acc.images as f64 / recipe.batch_size as f64).max(1.0),
+            });
 
             let done = state.iteration == recipe.iterations;
             let interrupted = interrupt.requested() && !done;
@@ -358,8 +390,8 @@ impl Run<'_> {
                 return Err(non_finite(what, state.iteration - 1));
             }
             if evaluates {
-                let row = self.evaluate(&model, &mut state, lr, per_epoch, &progress)?;
-                progress.println(&format_row(&row));
+                let row = self.evaluate(&model, &mut state, lr, per_epoch)?;
+                observer.evaluated(&row);
                 rows.push(row);
                 write_metrics(&self.dir.join("metrics.csv"), &rows)?;
             }
@@ -372,20 +404,20 @@ impl Run<'_> {
                 );
             }
             if interrupted {
-                progress.finish();
+                observer.finished();
                 return Err(TrainError::Interrupted {
                     iteration: state.iteration,
                     dir: self.dir.clone(),
                 });
             }
         }
-        progress.finish();
+        observer.finished();
         let model_path = self.dir.join("model.bpk");
         model.valid().save_record(&model_path, &metadata)?;
         // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
         if let Err(e) = super::curves::training_curves(&runs, &self.dir.join("curves"), None) {
-            progress.warn(&with_causes(&e));
+            observer.warning(&with_causes(&e));
         }
         let last = rows
             .last()
@@ -400,7 +432,6 @@ impl Run<'_> {
         state: &mut RunState,
         lr: f64,
         per_epoch: u64,
-        progress: &Reporter,
     ) -> Result<MetricsRow, TrainError> {
         let (val, test) = self.data.evaluate(
             &model.valid().fold_batch_norm(),
@@ -412,7 +443,7 @@ impl Run<'_> {
                 .schedule
                 .observe_val_error(&self.config.recipe, v.top1_error)
         {
-            progress.println("validation error plateaued: learning rate divided");
+            (self.observer).note("validation error plateaued: learning rate divided");
         }
         let acc = std::mem::take(&mut state.since_eval);
         let images = acc.images.max(1) as f64;

@@ -11,11 +11,9 @@ use resnet_model::load_model;
 use resnet_pretrained::WeightsSource;
 
 use super::DeviceArgs;
-use super::eval::{
-    PAPER_MEAN_IMAGE, Rgb, StoredRun, download_progress, locate_data, note_assumed_normalization,
-    run_data,
-};
-use crate::responses::{layer_responses, plot, write_csv, write_gates_csv};
+use super::common::{Rgb, download_progress, locate_data};
+use super::eval::{PAPER_MEAN_IMAGE, StoredRun, note_assumed_normalization, run_data};
+use resnet_train::responses::{layer_responses, plot, write_csv, write_gates_csv};
 
 /// Arguments of `resnet analyze`.
 #[derive(Debug, clap::Args)]
@@ -155,7 +153,7 @@ fn responses(args: ResponsesArgs) -> anyhow::Result<()> {
         }
         results.push((label, responses));
     }
-    let csv = crate::figures::with_extension(&args.out, "csv");
+    let csv = resnet_train::figures::with_extension(&args.out, "csv");
     write_csv(&csv, &results).with_context(|| format!("writing {}", csv.display()))?;
     let [png, svg] = plot(&results, &args.out)?;
     if !gates.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::train::{Run, read_metrics, training_curves};
+use resnet_train::train::{Run, read_metrics, training_curves};
 
 /// Arguments of `resnet plot`.
 #[derive(Debug, clap::Args)]

@@ -8,7 +8,7 @@ use resnet_pretrained::{Classifier, Prediction, WeightsSource, embedded};
 use serde::Serialize;
 
 use super::DeviceArgs;
-use super::eval::{bar, download_progress};
+use super::common::{bar, download_progress};
 
 /// Arguments of `resnet classify`.
 #[derive(Debug, clap::Args)]

@@ -1,19 +1,23 @@
-//! The `resnet` command-line program.
+//! The `resnet` command-line program over the workspace's libraries: its flags (clap), its
+//! progress bars and printed reports (indicatif), its errors as messages (anyhow). The
+//! libraries print nothing; a training run reports to [`progress::Reporter`].
 
 mod analyze;
 mod classify;
+pub mod common;
 mod eval;
 mod infer;
 mod models;
 mod plot;
+pub mod progress;
 pub mod train;
 mod weights;
 
-pub use eval::locate_data;
+pub use common::locate_data;
 
 use clap::{Parser, Subcommand};
 
-use crate::device::DeviceSpec;
+use resnet_train::DeviceSpec;
 
 /// Deep residual networks (He et al., 2015) on burn.
 #[derive(Debug, Parser)]

@@ -9,10 +9,11 @@ use resnet_model::{ResNetConfig, Stem, resolve_arch, zoo};
 use resnet_pretrained::{Classifier, WeightsSource};
 
 use super::DeviceArgs;
-use super::eval::{download_progress, locate_data};
-use crate::train::config::check_rgb;
-use crate::train::{
-    DataKind, InitWeights, Progress, Recipe, Run, RunConfig, Schedule, TrainError, TrainingData,
+use super::common::{download_progress, locate_data};
+use super::progress::{Progress, Reporter};
+use resnet_train::train::config::check_rgb;
+use resnet_train::train::{
+    DataKind, InitWeights, Recipe, Run, RunConfig, Schedule, TrainError, TrainingData,
 };
 
 /// The weights a fine-tuning run starts from.
@@ -415,7 +416,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         dir,
         device,
         eval_batch_size: args.eval_batch_size as usize,
-        progress: args.progress(),
+        observer: &Reporter::new(args.progress()),
     };
     let r = &run.config.recipe;
     args.progress().note(&format!(

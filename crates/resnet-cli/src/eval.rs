@@ -5,8 +5,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::Module;
-use indicatif::{ProgressBar, ProgressStyle};
-use resnet_data::download::locate_cifar;
 use resnet_data::metadata::RunMetadata;
 use resnet_data::{Cifar, FolderLayout, FolderSplit, ImageFolder, Normalization, TestProtocol};
 use resnet_model::record::{WeightsFormat, record_metadata};
@@ -15,8 +13,9 @@ use resnet_model::{ResNet, load_model};
 use resnet_pretrained::WeightsSource;
 
 use super::DeviceArgs;
-use crate::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
-use crate::train::Run;
+use super::common::{Rgb, bar, download_progress, locate_data};
+use resnet_train::eval::{EvalReport, EvalSettings, OnCorrupt, evaluate_folder, evaluate_images};
+use resnet_train::train::Run;
 
 /// Arguments of `resnet eval`.
 #[derive(Debug, clap::Args)]
@@ -66,8 +65,8 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value_t = Tta::Single)]
     pub tta: Tta,
     /// What to do with files that cannot be decoded.
-    #[arg(long, value_enum, default_value_t = OnCorrupt::Fail)]
-    pub on_corrupt: OnCorrupt,
+    #[arg(long, value_enum, default_value_t = OnCorruptArg::Fail)]
+    pub on_corrupt: OnCorruptArg,
     /// Number of classes, where the weights do not tell.
     #[arg(long)]
     pub classes: Option<usize>,
@@ -81,29 +80,20 @@ pub struct EvalArgs {
     pub device: DeviceArgs,
 }
 
-/// Three per-channel values, `r,g,b`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rgb(pub [f32; 3]);
-
-impl std::str::FromStr for Rgb {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let values: Vec<f32> = s
-            .split(',')
-            .map(|v| v.trim().parse::<f32>().map_err(|e| format!("`{v}`: {e}")))
-            .collect::<Result<_, _>>()?;
-        <[f32; 3]>::try_from(values)
-            .map(Rgb)
-            .map_err(|v| format!("expected 3 values r,g,b, got {}", v.len()))
-    }
+/// `--on-corrupt`: the library's [`OnCorrupt`] as a flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnCorruptArg {
+    /// Stop with an error naming the file.
+    Fail,
+    /// Leave it out, count it and report it.
+    Skip,
 }
 
-impl Rgb {
-    /// The per-channel normalisation `--mean` and `--std` give, when both are given.
-    pub fn normalization(mean: &Option<Rgb>, std: &Option<Rgb>) -> Option<Normalization> {
-        match (mean, std) {
-            (Some(Rgb(mean)), Some(Rgb(std))) => Some(Normalization::per_channel(*mean, *std)),
-            _ => None,
+impl From<OnCorruptArg> for OnCorrupt {
+    fn from(arg: OnCorruptArg) -> Self {
+        match arg {
+            OnCorruptArg::Fail => OnCorrupt::Fail,
+            OnCorruptArg::Skip => OnCorrupt::Skip,
         }
     }
 }
@@ -165,7 +155,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         normalization: per_channel.clone().unwrap_or_else(Normalization::imagenet),
         protocol: TestProtocol::AsIs,
         batch_size: args.batch_size as usize,
-        on_corrupt: args.on_corrupt,
+        on_corrupt: args.on_corrupt.into(),
     };
     let data = match &args.data {
         Some(data) => data.clone(),
@@ -414,49 +404,10 @@ fn folder_split(
     }
 }
 
-/// `--data`: a path, or a dataset name downloaded (with a progress bar) into the cache; a
-/// warning about the data (e.g. an unverified local archive) is printed.
-pub fn locate_data(source: &str) -> Result<PathBuf, resnet_data::DataError> {
-    let located = locate_cifar(source, download_progress())?;
-    if let Some(warning) = &located.warning {
-        eprintln!("warning: {warning}");
-    }
-    Ok(located.path)
-}
-
-/// A progress bar for a download (drawn only while bytes arrive).
-pub(super) fn download_progress() -> impl FnMut(u64, Option<u64>) {
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("downloading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
-            .expect("valid template"),
-    );
-    move |done, total| {
-        if let Some(total) = total {
-            bar.set_length(total);
-        }
-        bar.set_position(done);
-    }
-}
-
-/// A progress bar over `len` images (hidden when `quiet`), the one template of the commands
-/// that go through images.
-pub(crate) fn bar(len: usize, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} images, {per_sec}, eta {eta}")
-            .expect("valid template"),
-    );
-    bar
-}
-
 fn print_report(
     report: &EvalReport,
     args: &EvalArgs,
-    spec: crate::DeviceSpec,
+    spec: resnet_train::DeviceSpec,
     seconds: f64,
 ) -> anyhow::Result<()> {
     if args.json {

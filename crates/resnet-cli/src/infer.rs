@@ -10,8 +10,8 @@ use resnet_model::{load_model, resolve_arch};
 use resnet_pretrained::WeightsSource;
 
 use super::DeviceArgs;
-use super::eval::download_progress;
-use crate::tensor_file::{read_tensor, write_tensors};
+use super::common::download_progress;
+use resnet_train::tensor_file::{read_tensor, write_tensors};
 
 /// Arguments of `resnet infer`.
 #[derive(Debug, clap::Args)]
