@@ -11,6 +11,9 @@
 //! - [`pipeline`]: seeded, parallel training batches (CIFAR and ImageNet).
 //! - [`normalize`], [`batch`]: from pixels to tensors; [`preset`]: a photo to a network's input
 //!   as torchvision's weights define it ([`antialias`]: Pillow's resize, bit for bit).
+//! - `dataset`, `batcher` (feature `learner`, on by default): the sets and folders as burn
+//!   datasets, and a batcher with the paper's augmentation, for burn's `DataLoaderBuilder`
+//!   and `Learner`.
 
 #![warn(missing_docs)]
 
@@ -18,7 +21,11 @@ pub mod antialias;
 pub mod atomic;
 pub mod augment;
 pub mod batch;
+#[cfg(feature = "learner")]
+pub mod batcher;
 pub mod cifar;
+#[cfg(feature = "learner")]
+pub mod dataset;
 pub mod download;
 pub mod error;
 pub mod folder;
