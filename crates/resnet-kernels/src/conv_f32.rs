@@ -24,6 +24,7 @@ use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use super::buffer::{as_uninit, assume_init, uninit};
+use super::winograd;
 
 /// Shape of one convolution: square kernel, the same stride and zero padding on both axes, no
 /// dilation (every convolution of the paper), channels in `groups` groups (1: none).
@@ -72,7 +73,7 @@ impl Geometry {
         self.input[0] * self.input[1]
     }
 
-    fn out_pixels(&self) -> usize {
+    pub(crate) fn out_pixels(&self) -> usize {
         let [h, w] = self.output();
         h * w
     }
@@ -284,6 +285,11 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: 
     unsafe { gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs) }
 }
 
+/// `dst (m × n) = lhs (m × k) · rhs (k × n)`, all three row-major, on the calling thread.
+pub(crate) fn product(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], rhs: &[f32]) {
+    matmul(m, n, k, dst, false, View::rows(lhs, k), View::rows(rhs, n));
+}
+
 /// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product
 /// as its transpose, so this is the cheaper form when `lhs` is the small operand: gemm then
 /// packs (copies into its panel layout) `lhs` rather than the large `rhs`.
@@ -371,6 +377,9 @@ pub struct Epilogue<'a> {
 /// `[batch, out, oh, ow]` output, with `epilogue` applied.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     g.check(Some(x), Some(weight), None);
+    if winograd::chosen(g) {
+        return winograd::forward(g, x, weight, epilogue);
+    }
     let Epilogue {
         bias,
         residual,

@@ -24,6 +24,8 @@ mod buffer;
 mod conv_f32;
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(feature = "flex")]
+mod winograd;
 
 use burn::nn::BatchNorm;
 use burn::tensor::ops::ConvOptions;

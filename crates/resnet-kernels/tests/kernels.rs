@@ -36,7 +36,7 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
 }
 
 /// (batch, in, out, side, kernel, stride, groups)
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
     (4, 16, 16, 32, 3, 1, 1),    // CIFAR stage 1
     (3, 16, 32, 32, 3, 2, 1),    // CIFAR stage change
     (1, 3, 16, 32, 3, 1, 1),     // stem, batch 1
@@ -52,6 +52,9 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
     (1, 256, 256, 7, 3, 2, 32),  // ... batch 1
     (2, 24, 24, 11, 3, 1, 24),   // depthwise (groups = channels)
     (3, 12, 18, 9, 3, 2, 6),     // 2 channels in, 3 out per group, stride 2
+    (2, 64, 64, 14, 3, 1, 1),    // Winograd F(2x2, 3x3): ResNet-50's channels
+    (1, 72, 96, 15, 3, 1, 1),    // ... an odd side (a partial last tile), batch 1
+    (3, 256, 72, 7, 3, 1, 1),    // ... 7x7 (ResNet-50's last stage), 72 out channels
 ];
 
 #[test]
