@@ -285,9 +285,19 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: 
     unsafe { gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs) }
 }
 
-/// `dst (m × n) = lhs (m × k) · rhs (k × n)`, all three row-major, on the calling thread.
-pub(crate) fn product(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], rhs: &[f32]) {
-    matmul(m, n, k, dst, false, View::rows(lhs, k), View::rows(rhs, n));
+/// `dstᵀ (n × m, row-major) = (lhs (m × k, row-major) · rhsᵀ)ᵀ` where `rhs` is `n × k`
+/// row-major: every operand and the result with its inner dimension contiguous per column of
+/// the product (Winograd's tiles, channels innermost).
+pub(crate) fn product_nt(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], rhs: &[f32]) {
+    matmul_col_major(
+        m,
+        n,
+        k,
+        dst,
+        false,
+        View::rows(lhs, k),
+        View::transposed(rhs, k),
+    );
 }
 
 /// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::buffer::{assume_init, uninit};
-use super::conv_f32::{Epilogue, Geometry, product};
+use super::conv_f32::{Epilogue, Geometry, product_nt};
 
 /// Whether this convolution runs through F(2x2, 3x3). `RESNET_CONV` (read once, at the first
 /// convolution) chooses: `direct`, never; `winograd`, wherever it [`fits`]; otherwise where
@@ -53,14 +53,16 @@ pub fn fits(g: &Geometry) -> bool {
     g.kernel == 3 && g.stride == 1 && g.padding <= 2 && g.groups == 1
 }
 
-/// Whether F(2x2, 3x3) computes this convolution: it [`fits`], and it has the channels and
-/// pixels for the transforms to pay. Measured (`cargo bench -p resnet-kernels --bench
-/// conv_layers`, docs/profile.md): 1.5x faster than the direct kernel on ResNet-50's 56x56x64,
-/// 28x28x128 and 14x14x256 layers, 1.1x on 7x7x512; 0.7-0.8x on CIFAR's 16, 32 and 64 channels,
-/// whose transforms (a few adds per value, over rows of 16 tiles or fewer) cost more than the
-/// multiplies they save.
+/// Whether F(2x2, 3x3) computes this convolution: it [`fits`], it has at least 32 input
+/// channels, and at least 512 tiles in the batch. Measured (`cargo bench -p resnet-kernels
+/// --bench conv_layers`, docs/profile.md): faster than the direct kernel on CIFAR's 32- and
+/// 64-channel stages (1.1x, 1.55x at batch 128), ResNet-50's 56x56x64 to 14x14x256 layers at
+/// batch 16 (1.3-1.5x) and Wide ResNets (1.5-1.8x); slower with 16 channels (0.75x: the layout
+/// changes and transforms cost more than the multiplies saved) and with few tiles for large
+/// weights (ResNet-50's 7x7x512 at batch 16, 0.8x: the weights' transform is per call).
 pub fn applies(g: &Geometry) -> bool {
-    fits(g) && g.in_channels >= 64 && g.in_channels * g.out_pixels() >= 64 * 14 * 14
+    let [th, tw] = tiles(g);
+    fits(g) && g.in_channels >= 32 && g.batch * th * tw >= 512
 }
 
 /// The tiles of one image: `[rows, cols]` of 2x2 output blocks.
@@ -97,71 +99,107 @@ fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
     u
 }
 
-/// `V = Bᵀ d B` of every tile of one image `x_n` (`[in, h, w]`) into its columns of `v`
-/// (`[16][in][cols]`; this image's tiles are columns `first..first + tiles`).
-///
-/// A row of tiles at a time, as vectors over the tiles of the row (loops the compiler
-/// vectorises): each of the 4 input rows, zero-padded, is split into its even and odd columns,
-/// so that tile `t`'s columns are `even[t], odd[t], even[t + 1], odd[t + 1]`; `B` combines
-/// those (`E = d B`), then `Bᵀ` the rows (`V = Bᵀ E`), stored contiguously per row of tiles.
-fn transform_input(g: &Geometry, x_n: &[f32], v: &mut [f32], cols: usize, first: usize) {
+/// Per thread: scratch for one image's transforms, and a chunk's transformed input `V` and
+/// products `M`.
+#[derive(Default)]
+struct Scratch {
+    /// The image, zero-padded, channels innermost: `[2·tiles_h + 2][2·tiles_w + 2][in]`.
+    padded: Vec<f32>,
+    /// `d B` of every padded row: `[4][rows][tiles_w][in]` (or `Aᵀ m`'s rows, for the output).
+    half: Vec<f32>,
+    /// One image's output, channels innermost: `[oh][ow][out]`.
+    out: Vec<f32>,
+    v: Vec<f32>,
+    m: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// `a - b`, `a + b`, element by element into `out` (loops the compiler vectorises).
+fn sub(out: &mut [f32], a: &[f32], b: &[f32]) {
+    out.iter_mut()
+        .zip(a.iter().zip(b))
+        .for_each(|(o, (a, b))| *o = a - b);
+}
+
+fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
+    out.iter_mut()
+        .zip(a.iter().zip(b))
+        .for_each(|(o, (a, b))| *o = a + b);
+}
+
+/// `V = Bᵀ d B` of every tile of one image `x_n` (`[in, h, w]`) into its rows of `v`
+/// (`[16][cols][in]`: this image's tiles are rows `first..first + tiles`), channels innermost,
+/// so that every step is an element-wise operation on long contiguous vectors: the image is
+/// copied into a zero-padded `[rows][cols][in]` layout; `B` combines columns (`E = d B`, a
+/// vector of `in` per tile column); `Bᵀ` combines rows (`V = Bᵀ E`, a vector of
+/// `tiles_w · in` per row of tiles).
+fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, first: usize) {
     let [h, w] = g.input;
     let [th, tw] = tiles(g);
-    let (cin, pad) = (g.in_channels, g.padding);
-    // A padded input row: column `k` holds input column `k - pad`.
-    let mut row = vec![0.0f32; 2 * tw + 2];
-    let (mut even, mut odd) = (vec![0.0f32; tw + 1], vec![0.0f32; tw + 1]);
-    // E[a][j]: 16 vectors of `tw`.
-    let mut e = vec![0.0f32; 16 * tw];
-    let (lo, hi) = (pad.min(row.len()), (pad + w).min(row.len()));
-    for c in 0..cin {
-        let plane = &x_n[c * h * w..][..h * w];
-        for ty in 0..th {
-            for a in 0..4 {
-                let y = (2 * ty + a) as isize - pad as isize;
-                row.fill(0.0);
-                if y >= 0 && y < h as isize {
-                    let src = &plane[y as usize * w..][..w];
-                    row[lo..hi].copy_from_slice(&src[..hi - lo]);
-                }
-                for (k, pair) in row.chunks_exact(2).enumerate() {
-                    even[k] = pair[0];
-                    odd[k] = pair[1];
-                }
-                let (e0, rest) = e[a * 4 * tw..][..4 * tw].split_at_mut(tw);
-                let (e1, rest) = rest.split_at_mut(tw);
-                let (e2, e3) = rest.split_at_mut(tw);
-                for t in 0..tw {
-                    let (d0, d1, d2, d3) = (even[t], odd[t], even[t + 1], odd[t + 1]);
-                    e0[t] = d0 - d2;
-                    e1[t] = d1 + d2;
-                    e2[t] = d2 - d1;
-                    e3[t] = d1 - d3;
+    let (c, pad) = (g.in_channels, g.padding);
+    let (rows, width) = (2 * th + 2, 2 * tw + 2);
+    s.padded.clear();
+    s.padded.resize(rows * width * c, 0.0);
+    // A transposition in blocks of channels: each pixel's block is one cache line written,
+    // each channel's row read in order.
+    let (h_in, w_in) = (h.min(rows - pad), w.min(width - pad));
+    for c0 in (0..c).step_by(LANES) {
+        let lanes = LANES.min(c - c0);
+        for y in 0..h_in {
+            let row = &mut s.padded[((y + pad) * width + pad) * c..][..w_in * c];
+            for (ch, plane) in x_n[c0 * h * w..]
+                .chunks_exact(h * w)
+                .take(lanes)
+                .enumerate()
+            {
+                let src = &plane[y * w..][..w_in];
+                for (x, &value) in src.iter().enumerate() {
+                    row[x * c + c0 + ch] = value;
                 }
             }
-            let at = |a: usize, j: usize| &e[(a * 4 + j) * tw..][..tw];
-            for j in 0..4 {
-                let (r0, r1, r2, r3) = (at(0, j), at(1, j), at(2, j), at(3, j));
-                let at = |i: usize| ((i * 4 + j) * cin + c) * cols + first + ty * tw;
-                let o = &mut v[at(0)..][..tw];
-                (0..tw).for_each(|t| o[t] = r0[t] - r2[t]);
-                let o = &mut v[at(1)..][..tw];
-                (0..tw).for_each(|t| o[t] = r1[t] + r2[t]);
-                let o = &mut v[at(2)..][..tw];
-                (0..tw).for_each(|t| o[t] = r2[t] - r1[t]);
-                let o = &mut v[at(3)..][..tw];
-                (0..tw).for_each(|t| o[t] = r1[t] - r3[t]);
-            }
+        }
+    }
+    // E[j][r][t] = (d B)[j] of row r, tile column t.
+    let (plane, block) = (rows * tw * c, tw * c);
+    s.half.resize(4 * plane, 0.0);
+    let (e0, rest) = s.half.split_at_mut(plane);
+    let (e1, rest) = rest.split_at_mut(plane);
+    let (e2, e3) = rest.split_at_mut(plane);
+    for r in 0..rows {
+        let src = &s.padded[r * width * c..][..width * c];
+        for t in 0..tw {
+            let d = |b: usize| &src[(2 * t + b) * c..][..c];
+            let at = r * block + t * c;
+            sub(&mut e0[at..at + c], d(0), d(2));
+            add(&mut e1[at..at + c], d(1), d(2));
+            sub(&mut e2[at..at + c], d(2), d(1));
+            sub(&mut e3[at..at + c], d(1), d(3));
+        }
+    }
+    // V[i][j] for a row of tiles: rows 2ty..2ty+3 of E[j].
+    for ty in 0..th {
+        for j in 0..4 {
+            let e = |a: usize| &s.half[j * plane + (2 * ty + a) * block..][..block];
+            let v = |i: usize| ((i * 4 + j) * cols + first + ty * tw) * c;
+            sub(&mut s.v[v(0)..v(0) + block], e(0), e(2));
+            add(&mut s.v[v(1)..v(1) + block], e(1), e(2));
+            sub(&mut s.v[v(2)..v(2) + block], e(2), e(1));
+            sub(&mut s.v[v(3)..v(3) + block], e(1), e(3));
         }
     }
 }
 
-/// `Y = Aᵀ m A` of one image's tiles (columns `first..` of `m`, `[16][out][cols]`) into its output `y_n`
-/// (`[out, oh, ow]`), plus the epilogue's bias and shortcut (`residual_n`, this image's), then
-/// its ReLU. A row of tiles at a time, as vectors over its tiles (as [`transform_input`]).
+/// `Y = Aᵀ m A` of one image's tiles (rows `first..` of `m`, `[16][cols][out]`) into its
+/// output `y_n` (`[out, oh, ow]`), plus the epilogue's bias and shortcut (`residual_n`, this
+/// image's), then its ReLU. As [`transform_input`] in reverse: `Aᵀ` combines the rows of each
+/// row of tiles, `A` the columns into a `[oh][ow][out]` image, which is then laid out as
+/// `[out][oh][ow]` with the epilogue.
 fn transform_output(
     g: &Geometry,
-    m: &[f32],
+    s: &mut Scratch,
     cols: usize,
     first: usize,
     y_n: &mut [MaybeUninit<f32>],
@@ -170,59 +208,72 @@ fn transform_output(
 ) {
     let [oh, ow] = g.output();
     let [th, tw] = tiles(g);
-    let cout = g.out_channels;
-    // P = Aᵀ m: 2 rows of 4 vectors of `tw`; then a row of outputs, 2 per tile.
-    let mut p = vec![0.0f32; 8 * tw];
-    let mut out = vec![0.0f32; 2 * tw];
-    for o in 0..cout {
-        let bias = epilogue.bias.map_or(0.0, |b| b[o]);
-        for ty in 0..th {
-            let mv =
-                |i: usize, j: usize| &m[((i * 4 + j) * cout + o) * cols + first + ty * tw..][..tw];
-            for j in 0..4 {
-                let (m0, m1, m2, m3) = (mv(0, j), mv(1, j), mv(2, j), mv(3, j));
-                let (p0, p1) = p.split_at_mut(4 * tw);
-                let (p0, p1) = (&mut p0[j * tw..][..tw], &mut p1[j * tw..][..tw]);
-                for t in 0..tw {
-                    p0[t] = m0[t] + m1[t] + m2[t];
-                    p1[t] = m1[t] - m2[t] - m3[t];
+    let k = g.out_channels;
+    let block = tw * k;
+    s.half.resize(8 * block, 0.0);
+    s.out.resize(oh * ow * k, 0.0);
+    for ty in 0..th {
+        // P[i][j] = (Aᵀ m)[i][j] for this row of tiles: 2 x 4 vectors of `tiles_w · out`.
+        for j in 0..4 {
+            let m = |i: usize| &s.m[((i * 4 + j) * cols + first + ty * tw) * k..][..block];
+            let (p0, p1) = s.half.split_at_mut(4 * block);
+            let (p0, p1) = (&mut p0[j * block..][..block], &mut p1[j * block..][..block]);
+            let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3));
+            for x in 0..block {
+                p0[x] = m0[x] + m1[x] + m2[x];
+                p1[x] = m1[x] - m2[x] - m3[x];
+            }
+        }
+        for i in 0..2 {
+            let y = 2 * ty + i;
+            if y >= oh {
+                continue;
+            }
+            let p = |j: usize| &s.half[(i * 4 + j) * block..][..block];
+            let (p0, p1, p2, p3) = (p(0), p(1), p(2), p(3));
+            let row = &mut s.out[y * ow * k..][..ow * k];
+            for t in 0..tw {
+                let at = t * k;
+                let even = &mut row[2 * t * k..][..k];
+                for o in 0..k {
+                    even[o] = p0[at + o] + p1[at + o] + p2[at + o];
+                }
+                if 2 * t + 1 < ow {
+                    let odd = &mut row[(2 * t + 1) * k..][..k];
+                    for o in 0..k {
+                        odd[o] = p1[at + o] - p2[at + o] - p3[at + o];
+                    }
                 }
             }
-            for i in 0..2 {
-                let y = 2 * ty + i;
-                if y >= oh {
-                    continue;
-                }
-                let pr = |j: usize| &p[(i * 4 + j) * tw..][..tw];
-                let (q0, q1, q2, q3) = (pr(0), pr(1), pr(2), pr(3));
-                for (t, pair) in out.chunks_exact_mut(2).enumerate() {
-                    pair[0] = q0[t] + q1[t] + q2[t];
-                    pair[1] = q1[t] - q2[t] - q3[t];
-                }
-                let start = (o * oh + y) * ow;
-                let dst = &mut y_n[start..start + ow];
-                let residual = residual_n.map(|r| &r[start..start + ow]);
-                let relu = epilogue.relu;
-                for (x, d) in dst.iter_mut().enumerate() {
-                    let mut value = out[x] + bias + residual.map_or(0.0, |r| r[x]);
-                    // As the direct kernel's ReLU: NaN stays NaN, -0 becomes 0.
-                    if relu && !(value.is_nan() || value > 0.0) {
-                        value = 0.0;
-                    }
-                    *d = MaybeUninit::new(value);
-                }
+        }
+    }
+    // Back to `[out][oh][ow]`, a block of pixels at a time: its cache lines of `out` stay in
+    // L1 while every channel reads them.
+    let pixels = oh * ow;
+    for x0 in (0..pixels).step_by(PIXELS) {
+        let len = PIXELS.min(pixels - x0);
+        for o in 0..k {
+            let bias = epilogue.bias.map_or(0.0, |b| b[o]);
+            let dst = &mut y_n[o * pixels + x0..][..len];
+            let residual = residual_n.map(|r| &r[o * pixels + x0..][..len]);
+            for (x, d) in dst.iter_mut().enumerate() {
+                let value = s.out[(x0 + x) * k + o] + bias + residual.map_or(0.0, |r| r[x]);
+                // As the direct kernel's ReLU: NaN stays NaN, -0 becomes 0.
+                let relu = epilogue.relu && !(value.is_nan() || value > 0.0);
+                *d = MaybeUninit::new(if relu { 0.0 } else { value });
             }
         }
     }
 }
 
+/// Channels per block of the input's layout change: 16 floats, a cache line.
+const LANES: usize = 16;
+
+/// Pixels per block of the output's layout change.
+const PIXELS: usize = 64;
+
 /// Columns of the products to aim for (tiles of several images side by side).
 const WIDE: usize = 512;
-
-thread_local! {
-    /// Per thread: an image's transformed input `V` and products `M`.
-    static TILES: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
 
 /// The forward convolution by F(2x2, 3x3), where [`applies`] says it may: `x` is
 /// `[batch, in, h, w]`, `weight` `[out, in, 3, 3]`; returns `[batch, out, oh, ow]` with
@@ -264,22 +315,22 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
         .for_each(|(k, (y_k, x_k))| {
             let images = x_k.len() / in_image;
             let cols = images * t_len;
-            TILES.with_borrow_mut(|(v, m)| {
-                v.resize(16 * cin * cols, 0.0);
-                m.resize(16 * cout * cols, 0.0);
+            SCRATCH.with_borrow_mut(|s| {
+                s.v.resize(16 * cols * cin, 0.0);
+                s.m.resize(16 * cols * cout, 0.0);
                 for (i, x_n) in x_k.chunks_exact(in_image).enumerate() {
-                    transform_input(g, x_n, v, cols, i * t_len);
+                    transform_input(g, x_n, s, cols, i * t_len);
                 }
                 for xi in 0..16 {
                     let u_xi = &u[xi * cout * cin..][..cout * cin];
-                    let v_xi = &v[xi * cin * cols..][..cin * cols];
-                    let m_xi = &mut m[xi * cout * cols..][..cout * cols];
-                    product(cout, cols, cin, m_xi, u_xi, v_xi);
+                    let v_xi = &s.v[xi * cols * cin..][..cols * cin];
+                    let m_xi = &mut s.m[xi * cols * cout..][..cols * cout];
+                    product_nt(cout, cols, cin, m_xi, u_xi, v_xi);
                 }
                 for (i, y_n) in y_k.chunks_exact_mut(image).enumerate() {
                     let n = k * chunk + i;
                     let residual_n = residual.map(|r| &r[n * image..(n + 1) * image]);
-                    transform_output(g, m, cols, i * t_len, y_n, &epilogue, residual_n);
+                    transform_output(g, s, cols, i * t_len, y_n, &epilogue, residual_n);
                 }
             });
         });
