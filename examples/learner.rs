@@ -25,7 +25,7 @@ use clap::Parser;
 use resnet::data::batcher::ImageBatcher;
 use resnet::model::zoo;
 use resnet::train::train::{Recipe, TrainingData};
-use resnet_cli::{DeviceArgs, locate_data};
+use resnet_cli::{DeviceArgs, locate_data, positive};
 
 /// Trains a CIFAR ResNet with burn's Learner.
 #[derive(Parser)]
@@ -37,16 +37,16 @@ struct Args {
     #[arg(long, default_value = "resnet20")]
     network: String,
     /// Epochs (the recipe's schedule, scaled to them).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = positive::<usize>)]
     epochs: usize,
     /// Train on this many of the 45,000 training images (`resnet train --subset`'s choice).
-    #[arg(long)]
+    #[arg(long, value_parser = positive::<usize>)]
     subset: Option<usize>,
     /// Validate on the first N of the 5,000 validation images (all by default).
-    #[arg(long)]
+    #[arg(long, value_parser = positive::<usize>)]
     val_images: Option<usize>,
     /// Images per batch.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = positive::<usize>)]
     batch_size: usize,
     /// burn's loader threads (0: batches made on the training thread).
     #[arg(long, default_value_t = 2)]
@@ -70,6 +70,13 @@ fn main() -> anyhow::Result<()> {
         data = data.subset(n, recipe.seed)?;
     }
     let per_epoch = data.iterations_per_epoch(recipe.batch_size);
+    if per_epoch == 0 {
+        bail!(
+            "{} training images make no batch of {}",
+            data.train_len(),
+            recipe.batch_size
+        );
+    }
     let TrainingData::Cifar {
         train,
         val: Some(val),

@@ -1,7 +1,7 @@
 //! How a training run shows its progress on a terminal: a bar, or periodic lines, and the
 //! lines of its evaluations ([`Reporter`], the program's [`RunObserver`]).
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -59,8 +59,8 @@ fn format_row(row: &MetricsRow) -> String {
 /// batch); warnings in every mode.
 pub struct Reporter {
     mode: Progress,
-    /// Made when the run starts (it knows where it resumes from).
-    bar: OnceCell<Option<ProgressBar>>,
+    /// Made when a run starts (it knows where it resumes from).
+    bar: RefCell<Option<ProgressBar>>,
     last_line: Cell<Instant>,
 }
 
@@ -71,13 +71,14 @@ impl Reporter {
     pub fn new(mode: Progress) -> Self {
         Self {
             mode,
-            bar: OnceCell::new(),
+            bar: RefCell::new(None),
             last_line: Cell::new(Instant::now()),
         }
     }
 
-    fn bar(&self) -> Option<&ProgressBar> {
-        self.bar.get().and_then(Option::as_ref)
+    /// The bar, when there is one (a handle to it: clones share the bar).
+    fn bar(&self) -> Option<ProgressBar> {
+        self.bar.borrow().clone()
     }
 
     /// Lines rather than a bar (and not quiet).
@@ -97,20 +98,18 @@ impl Reporter {
 impl RunObserver for Reporter {
     fn started(&self, done: u64, total: u64) {
         let terminal = std::io::stderr().is_terminal();
-        self.bar.get_or_init(|| {
-            (self.mode == Progress::Auto && terminal).then(|| {
-                let bar = ProgressBar::new(total).with_position(done);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{elapsed_precise} [{bar:30}] {pos}/{len} it, ETA {eta} {msg}",
-                    )
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-                );
-                // A resumed run: the rate is measured from here, not from iteration 0.
-                bar.reset_eta();
-                bar
-            })
+        *self.bar.borrow_mut() = (self.mode == Progress::Auto && terminal).then(|| {
+            let bar = ProgressBar::new(total).with_position(done);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} it, ETA {eta} {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            // A resumed run: the rate is measured from here, not from iteration 0.
+            bar.reset_eta();
+            bar
         });
         self.last_line.set(Instant::now());
     }

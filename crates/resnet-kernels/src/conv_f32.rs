@@ -285,7 +285,7 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, lhs: 
     unsafe { gemm_into(m, n, k, as_uninit(dst), [n, 1], accumulate, lhs, rhs) }
 }
 
-/// `dstᵀ (n × m, row-major) = (lhs (m × k, row-major) · rhsᵀ)ᵀ` where `rhs` is `n × k`
+/// `dst (n × m, row-major) = (lhs (m × k, row-major) · rhsᵀ)ᵀ` where `rhs` is `n × k`
 /// row-major: every operand and the result with its inner dimension contiguous per column of
 /// the product (Winograd's tiles, channels innermost).
 pub(crate) fn product_nt(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], rhs: &[f32]) {

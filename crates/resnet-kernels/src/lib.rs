@@ -6,10 +6,11 @@
 //! convolution of transposed copies, the input gradient as a scatter-add transposed
 //! convolution, BN as a dozen element-wise passes) that dominate a training step
 //! (docs/profile.md). With this crate's `flex` feature (on by default), f32 tensors on flex use
-//! `conv_f32`'s im2col + gemm kernels and `batch_norm_f32`'s fused passes instead, through
-//! burn's backend-extension mechanism. In inference, with BN folded into the convolution, the
-//! bias, the block's shortcut and the ReLU run inside the convolution's pass over its output
-//! ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops. The first
+//! `conv_f32`'s im2col + gemm kernels (Winograd's F(2x2, 3x3) for the stride-1 3x3
+//! convolutions where it is measured faster, `winograd`; `RESNET_CONV=direct` turns it off)
+//! and `batch_norm_f32`'s fused passes instead, through burn's backend-extension mechanism. In
+//! inference, with BN folded into the convolution, the bias, the block's shortcut and the ReLU
+//! run inside the convolution's pass over its output ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops. The first
 //! call on flex also sets glibc's malloc up for repeated training steps ([`allocator`]).
 
 #![warn(missing_docs)]

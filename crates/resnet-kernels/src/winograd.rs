@@ -1,12 +1,13 @@
 //! Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, *Fast Algorithms for
 //! Convolutional Neural Networks*, 2015) for the stride-1 3x3 convolutions: each 2x2 block of
 //! outputs from a 4x4 block of inputs with 16 multiplies per channel pair instead of 36, 2.25x
-//! fewer. Per image:
+//! fewer:
 //!
 //! - the weights, once per call: `U = G g Gᵀ`, sixteen `[out, in]` matrices;
-//! - the input: `V = Bᵀ d B` of every 4x4 tile `d` (tiles overlapping by 2, zeros outside the
-//!   image), sixteen `[in, tiles]` matrices;
-//! - sixteen products `M_ξ = U_ξ · V_ξ` (`[out, tiles]`), the gemm calls;
+//! - the input, per chunk of images (their tiles side by side): `V = Bᵀ d B` of every 4x4 tile
+//!   `d` (tiles overlapping by 2, zeros outside the image), sixteen `[tiles][in]` matrices,
+//!   channels innermost;
+//! - sixteen products `M_ξ = U_ξ · V_ξᵀ` (stored `[tiles][out]`), the gemm calls;
 //! - the output: `Y = Aᵀ m A`, each tile's 2x2 outputs, with the [`Epilogue`] (bias, shortcut,
 //!   ReLU) as the direct kernel applies it.
 //!
@@ -145,17 +146,16 @@ fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, firs
     s.padded.resize(rows * width * c, 0.0);
     // A transposition in blocks of channels: each pixel's block is one cache line written,
     // each channel's row read in order.
-    let (h_in, w_in) = (h.min(rows - pad), w.min(width - pad));
     for c0 in (0..c).step_by(LANES) {
         let lanes = LANES.min(c - c0);
-        for y in 0..h_in {
-            let row = &mut s.padded[((y + pad) * width + pad) * c..][..w_in * c];
+        for y in 0..h {
+            let row = &mut s.padded[((y + pad) * width + pad) * c..][..w * c];
             for (ch, plane) in x_n[c0 * h * w..]
                 .chunks_exact(h * w)
                 .take(lanes)
                 .enumerate()
             {
-                let src = &plane[y * w..][..w_in];
+                let src = &plane[y * w..][..w];
                 for (x, &value) in src.iter().enumerate() {
                     row[x * c + c0 + ch] = value;
                 }
@@ -275,7 +275,7 @@ const PIXELS: usize = 64;
 /// Columns of the products to aim for (tiles of several images side by side).
 const WIDE: usize = 512;
 
-/// The forward convolution by F(2x2, 3x3), where [`applies`] says it may: `x` is
+/// The forward convolution by F(2x2, 3x3), for a convolution that [`fits`]: `x` is
 /// `[batch, in, h, w]`, `weight` `[out, in, 3, 3]`; returns `[batch, out, oh, ow]` with
 /// `epilogue` applied.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
@@ -305,9 +305,10 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
     // Images in chunks, one chunk's tiles side by side in each product: sixteen products of
     // `[out, in] x [in, chunk x tiles]`, wide enough for gemm to run at speed when an image
     // has few tiles (CIFAR's last stage: 16), while the chunks still feed every thread.
-    let chunk = (WIDE / t_len)
-        .clamp(1, g.batch.div_ceil(rayon::current_num_threads()))
-        .max(1);
+    if g.batch == 0 {
+        return Vec::new();
+    }
+    let chunk = (WIDE / t_len).clamp(1, g.batch.div_ceil(rayon::current_num_threads()));
     let mut y = uninit(g.batch * image);
     y.par_chunks_mut(chunk * image)
         .zip(x.par_chunks(chunk * in_image))
@@ -403,8 +404,21 @@ mod tests {
             (2, 10, [5, 7], 3, 0),
             (1, 9, [6, 5], 7, 2),
             (2, 64, [8, 8], 64, 1),
+            (5, 9, [6, 7], 4, 1),
         ];
-        for (batch, cin, input, cout, padding) in shapes {
+        // On 1 and 2 threads: chunks of several images (tiles of image i at columns
+        // i x tiles), and a short last chunk (5 images in chunks of 3).
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| check_shapes(&shapes));
+        }
+    }
+
+    fn check_shapes(shapes: &[(usize, usize, [usize; 2], usize, usize)]) {
+        for &(batch, cin, input, cout, padding) in shapes {
             let g = Geometry {
                 batch,
                 in_channels: cin,

@@ -52,9 +52,11 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
     (1, 256, 256, 7, 3, 2, 32),  // ... batch 1
     (2, 24, 24, 11, 3, 1, 24),   // depthwise (groups = channels)
     (3, 12, 18, 9, 3, 2, 6),     // 2 channels in, 3 out per group, stride 2
-    (2, 64, 64, 14, 3, 1, 1),    // Winograd F(2x2, 3x3): ResNet-50's channels
-    (1, 72, 96, 15, 3, 1, 1),    // ... an odd side (a partial last tile), batch 1
-    (3, 256, 72, 7, 3, 1, 1),    // ... 7x7 (ResNet-50's last stage), 72 out channels
+    // Winograd F(2x2, 3x3) (>= 32 input channels, >= 512 tiles in the batch), the input
+    // gradient too:
+    (11, 64, 64, 14, 3, 1, 1), // ResNet-50's channels, 539 tiles
+    (3, 64, 64, 29, 3, 1, 1),  // an odd side (a partial last tile)
+    (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16
 ];
 
 #[test]

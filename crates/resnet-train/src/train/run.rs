@@ -310,10 +310,7 @@ impl Run<'_> {
                 recipe.seed,
             )?;
             for e in &skipped {
-                observer.note(&format!(
-                    "warning: left out of the batch: {}",
-                    with_causes(e)
-                ));
+                observer.warning(&format!("left out of the batch: {}", with_causes(e)));
             }
             if images.is_empty() {
                 return Err(TrainError::Config(format!(
