@@ -15,6 +15,7 @@
 //! `epoch_order(..)[b * n..(b + 1) * n]` is `CifarTrainBatches::batch(order, epoch, b)`
 //! (`tests/burn_loader.rs` checks it).
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::data::dataloader::batcher::Batcher;
@@ -134,8 +135,11 @@ impl ImageBatcher {
         seed: u64,
         device: &Device,
     ) -> ClassificationBatch {
-        let views: Vec<RgbImage> = match &self.view {
-            View::AsIs | View::PadCropFlip(_) => items.iter().map(|i| i.image.clone()).collect(),
+        // The items' own images where the view is the image (no copy before the CHW one).
+        let views: Vec<Cow<RgbImage>> = match &self.view {
+            View::AsIs | View::PadCropFlip(_) => {
+                items.iter().map(|i| Cow::Borrowed(&i.image)).collect()
+            }
             View::ScaleCrop { scale, lighting } => (items.iter().enumerate())
                 .map(|(i, item)| {
                     let mut rng = image_rng(seed, i as u64);
@@ -145,20 +149,20 @@ impl ImageBatcher {
                             .apply(&mut view, &mut rng)
                             .expect("checked by ImageBatcher::new");
                     }
-                    view
+                    Cow::Owned(view)
                 })
                 .collect(),
             View::CenterCrop { resize, crop } => (items.iter())
-                .map(|item| resized_center_crop(&item.image, *resize, *crop))
+                .map(|item| Cow::Owned(resized_center_crop(&item.image, *resize, *crop)))
                 .collect(),
         };
-        let (w, h) = views.first().map_or((0, 0), RgbImage::dimensions);
+        let (w, h) = views.first().map_or((0, 0), |v| v.dimensions());
         assert!(
             views.iter().all(|v| v.dimensions() == (w, h)),
             "the images of a batch differ in size: give the batcher a crop"
         );
         let shape = [3, h as usize, w as usize];
-        let mut pixels: Vec<u8> = views.iter().flat_map(to_chw).collect();
+        let mut pixels: Vec<u8> = views.iter().flat_map(|v| to_chw(v)).collect();
         if let View::PadCropFlip(augment) = &self.view {
             let draws = augment.draw(items.len(), seed);
             let mut out = vec![0; pixels.len()];
