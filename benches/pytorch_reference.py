@@ -3,7 +3,7 @@
 never run in CI). Needs torch and torchvision (CPU builds are enough).
 
     cargo xtask bench --vs-pytorch       # what it is for: interleaved with flex, one process each
-    python3 benches/pytorch_reference.py --one THREADS '["resnet20", true, 128, 32]'
+    python3 benches/pytorch_reference.py --one THREADS '["resnet20", true, 128, 32]' [CONFIG [DEVICE]]
     python3 benches/pytorch_reference.py --peak THREADS   # torch.mm's 4096x4096 SGEMM, GFLOP/s
     python3 benches/pytorch_reference.py [THREADS]        # every workload, JSON
 
@@ -15,6 +15,15 @@ the whole peak). Same networks as the
 Rust side: CIFAR ResNets with option A shortcuts, ResNet-50 as the paper has it (torchvision's
 model with each stage's stride moved from the 3x3 back to the first 1x1: 3.86 GMACs, not
 v1.5's 4.09), 10 classes, SGD momentum 0.9, weight decay 1e-4.
+
+CONFIG is how a user would tune PyTorch on a CPU (`CONFIGS`): `eager` (the default),
+`channels_last` (model and input in NHWC memory format, which oneDNN's convolutions prefer) or
+`compile` (`torch.compile` of the model, inductor; its compilation happens in the warm-up steps
+and is reported as `warmup_seconds`). A configuration that fails prints `{"error": ...}`.
+
+DEVICE is `cpu` (the default) or `cuda` (benches/gpu.sh): on a GPU every step ends with
+`torch.cuda.synchronize()` before the clock is read, and `gpu_peak_mib` is
+`torch.cuda.max_memory_allocated`.
 """
 import json
 import resource
@@ -22,6 +31,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+CONFIGS = ("eager", "channels_last", "compile")
 
 WORKLOADS = [
     ("resnet20", True, 128, 32),
@@ -130,7 +141,9 @@ def resident_mib():
         return int(f.read().split()[1]) * resource.getpagesize() / (1 << 20)
 
 
-def measure(arch, train, batch, size, stochastic_depth=None):
+def measure(spec, config="eager", device="cpu"):
+    arch, train, batch, size, *rest = spec
+    stochastic_depth = rest[0] if rest else None
     import torch
     import torchvision
 
@@ -150,10 +163,17 @@ def measure(arch, train, batch, size, stochastic_depth=None):
         model = preact_cifar_resnet(int(arch[len("preact-resnet"):]))
     else:
         model = cifar_resnet(int(arch[6:]), stochastic_depth)
-    x = torch.randn(batch, 3, size, size)
-    y = torch.arange(batch) % 10
+    model = model.to(device)
+    x = torch.randn(batch, 3, size, size, device=device)
+    y = torch.arange(batch, device=device) % 10
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    if config == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     model.train(train)
+    if config == "compile":
+        model = torch.compile(model)
 
     def step():
         if train:
@@ -163,9 +183,12 @@ def measure(arch, train, batch, size, stochastic_depth=None):
         else:
             with torch.no_grad():
                 model(x)
+        sync()
 
+    start = time.perf_counter()
     for _ in range(2):
         step()
+    warmup = time.perf_counter() - start
     # At least 10 steps and 10 seconds; the median step, robust to a transient slowdown of a
     # shared machine (the Rust side reports criterion's median too).
     times = []
@@ -175,8 +198,18 @@ def measure(arch, train, batch, size, stochastic_depth=None):
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gpu = {}
+    if device == "cuda":
+        gpu = {
+            "gpu_peak_mib": torch.cuda.max_memory_allocated() / (1 << 20),
+            "gpu": torch.cuda.get_device_name(0),
+        }
     return {
+        **gpu,
+        "device": device,
         "images_per_sec": batch / seconds,
+        "config": config,
+        "warmup_seconds": warmup,
         "steps": len(times),
         "torch": torch.__version__,
         "peak_rss_mib": peak_mib,
@@ -205,15 +238,25 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--peak":
         print(json.dumps(peak_gflops(int(sys.argv[2]) if len(sys.argv) > 2 else 0)))
     elif len(sys.argv) > 1 and sys.argv[1] == "--one":
-        print(json.dumps(measure(*json.loads(sys.argv[3]))))
+        config = sys.argv[4] if len(sys.argv) > 4 else "eager"
+        device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
+        if config not in CONFIGS:
+            sys.exit(f"unknown configuration {config!r}; one of {', '.join(CONFIGS)}")
+        if device not in ("cpu", "cuda"):
+            sys.exit(f"unknown device {device!r}; cpu or cuda")
+        try:
+            print(json.dumps(measure(json.loads(sys.argv[3]), config, device)))
+        except Exception as e:  # a configuration that does not work here is a result too
+            print(json.dumps({"config": config, "error": f"{type(e).__name__}: {e}"[:300]}))
     else:
         threads = sys.argv[1] if len(sys.argv) > 1 else "0"
         results = {}
         for w in WORKLOADS:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", threads, json.dumps(w)],
-                check=True, capture_output=True, text=True,
-            ).stdout
-            results[name(*w)] = json.loads(out)
-            print(name(*w), results[name(*w)], file=sys.stderr)
+            for config in CONFIGS:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", threads, json.dumps(w), config],
+                    check=True, capture_output=True, text=True,
+                ).stdout
+                results.setdefault(name(*w), {})[config] = json.loads(out)
+                print(name(*w), config, results[name(*w)][config], file=sys.stderr)
         print(json.dumps(results, indent=2))

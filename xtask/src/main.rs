@@ -40,6 +40,13 @@ enum Task {
         /// with a note when torch is not importable.
         #[arg(long)]
         vs_pytorch: bool,
+        /// PyTorch's configurations, comma-separated: eager, channels_last, compile.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "eager,channels_last,compile"
+        )]
+        torch_configs: Vec<String>,
         /// Rounds of flex (and PyTorch) per workload.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
@@ -74,6 +81,7 @@ fn main() -> anyhow::Result<()> {
             features,
             only,
             vs_pytorch,
+            torch_configs,
             rounds,
             threads,
             python,
@@ -82,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             features,
             only,
             vs_pytorch,
+            torch_configs,
             rounds,
             threads: threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

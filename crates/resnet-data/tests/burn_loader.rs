@@ -195,7 +195,10 @@ fn learner_trains_resnet20_on_cifar() {
     let result = SupervisedTraining::new(dir.path(), loader, valid)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .num_epochs(6)
-        .launch(Learner::new(model, sgd.init(), 0.05));
+        // At 0.05 the eval-mode loss (BN's running statistics after 48 steps) swung between 2.1
+        // and 3.9 from epoch to epoch, and the final figure with it on rounding differences
+        // (`RESNET_CONV`); at 0.02 it is 2.03-2.08 whatever the convolution kernels.
+        .launch(Learner::new(model, sgd.init(), 0.02));
     assert!(result.error.is_none(), "{:?}", result.error);
 
     let after = loss(&result.model, &subset, &normalization);

@@ -300,6 +300,21 @@ pub(crate) fn product_nt(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f
     );
 }
 
+/// `dst (m × n, row-major) = lhsᵀ · rhs` where `lhs` is `k × m` and `rhs` `k × n`, both
+/// row-major: a sum over the `k` rows (Winograd's weight gradient, a sum over tiles of
+/// `[tiles][out]` and `[tiles][in]` matrices).
+pub(crate) fn product_tn(m: usize, n: usize, k: usize, dst: &mut [f32], lhs: &[f32], rhs: &[f32]) {
+    matmul(
+        m,
+        n,
+        k,
+        dst,
+        false,
+        View::transposed(lhs, m),
+        View::rows(rhs, n),
+    );
+}
+
 /// [`matmul`] into a column-major `dst` (`dst[i + j·m]`). gemm computes a row-major product
 /// as its transpose, so this is the cheaper form when `lhs` is the small operand: gemm then
 /// packs (copies into its panel layout) `lhs` rather than the large `rhs`.
@@ -528,6 +543,9 @@ fn input_grad_as_convolution(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f3
 /// Gradient with respect to the weight, from the input `x` and the output gradient `dy`.
 pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     g.check(Some(x), None, Some(dy));
+    if winograd::weight_grad_chosen(g) {
+        return winograd::weight_grad(g, x, dy);
+    }
     let sub = g.group();
     let (rows, out_pixels) = (sub.col_rows(), g.out_pixels());
     let (cout, len) = (sub.out_channels, g.out_channels * rows);

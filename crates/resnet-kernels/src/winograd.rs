@@ -23,12 +23,24 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::buffer::{assume_init, uninit};
-use super::conv_f32::{Epilogue, Geometry, product_nt};
+use super::conv_f32::{Epilogue, Geometry, product_nt, product_tn};
 
-/// Whether this convolution runs through F(2x2, 3x3). `RESNET_CONV` (read once, at the first
-/// convolution) chooses: `direct`, never; `winograd`, wherever it [`fits`]; otherwise where
-/// the measured rule says it is faster ([`applies`]).
+/// Whether this convolution's forward pass (and, at stride 1, its input gradient) runs through
+/// F(2x2, 3x3). `RESNET_CONV` (read once, at the first convolution) chooses: `direct`, never;
+/// `winograd`, wherever it [`fits`]; otherwise where the measured rule says it is faster
+/// ([`applies`]).
 pub fn chosen(g: &Geometry) -> bool {
+    by_mode(g, applies)
+}
+
+/// Whether this convolution's weight gradient runs through F(2x2, 3x3) ([`weight_grad`]):
+/// as [`chosen`], with the rule [`applies_to_weight_grad`].
+pub fn weight_grad_chosen(g: &Geometry) -> bool {
+    by_mode(g, applies_to_weight_grad)
+}
+
+/// `RESNET_CONV`'s choice, or `rule`'s where it names none.
+fn by_mode(g: &Geometry, rule: fn(&Geometry) -> bool) -> bool {
     #[derive(Clone, Copy, PartialEq)]
     enum Mode {
         Rule,
@@ -42,7 +54,7 @@ pub fn chosen(g: &Geometry) -> bool {
         _ => Mode::Rule,
     });
     match mode {
-        Mode::Rule => applies(g),
+        Mode::Rule => rule(g),
         Mode::Direct => false,
         Mode::Winograd => fits(g),
     }
@@ -64,6 +76,18 @@ pub fn fits(g: &Geometry) -> bool {
 pub fn applies(g: &Geometry) -> bool {
     let [th, tw] = tiles(g);
     fits(g) && g.in_channels >= 32 && g.batch * th * tw >= 512
+}
+
+/// Whether F(2x2, 3x3) computes this convolution's weight gradient: it [`applies`], the layer
+/// has at least 64 input channels and at most 256 tiles per image. Measured (`cargo bench -p
+/// resnet-kernels --bench conv_layers`, docs/profile.md): faster than the direct kernel on
+/// CIFAR's 64-channel stage (1.4x at batch 128), ResNet-50's 28x28x128 and 14x14x256 layers
+/// (1.2x at batch 16) and Wide ResNets (1.3-2x); no faster with 32 channels (the sixteen
+/// `[out, in]` products are too small for their long sums to pay for two transforms) and
+/// slower on 56x56 images (each group's transformed tiles no longer fit in the caches).
+pub fn applies_to_weight_grad(g: &Geometry) -> bool {
+    let [th, tw] = tiles(g);
+    applies(g) && g.in_channels >= 64 && th * tw <= 256
 }
 
 /// The tiles of one image: `[rows, cols]` of 2x2 output blocks.
@@ -131,26 +155,24 @@ fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
         .for_each(|(o, (a, b))| *o = a + b);
 }
 
-/// `V = Bᵀ d B` of every tile of one image `x_n` (`[in, h, w]`) into its rows of `v`
-/// (`[16][cols][in]`: this image's tiles are rows `first..first + tiles`), channels innermost,
-/// so that every step is an element-wise operation on long contiguous vectors: the image is
-/// copied into a zero-padded `[rows][cols][in]` layout; `B` combines columns (`E = d B`, a
-/// vector of `in` per tile column); `Bᵀ` combines rows (`V = Bᵀ E`, a vector of
-/// `tiles_w · in` per row of tiles).
-fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, first: usize) {
-    let [h, w] = g.input;
-    let [th, tw] = tiles(g);
-    let (c, pad) = (g.in_channels, g.padding);
-    let (rows, width) = (2 * th + 2, 2 * tw + 2);
-    s.padded.clear();
-    s.padded.resize(rows * width * c, 0.0);
-    // A transposition in blocks of channels: each pixel's block is one cache line written,
-    // each channel's row read in order.
+/// `image` (`[c][h][w]`) into `dst`, zero-filled to `[rows][width][c]` with the image at
+/// (`pad`, `pad`): a transposition in blocks of channels, each pixel's block one cache line
+/// written, each channel's row read in order.
+fn channels_innermost(
+    image: &[f32],
+    c: usize,
+    [h, w]: [usize; 2],
+    dst: &mut Vec<f32>,
+    [rows, width]: [usize; 2],
+    pad: usize,
+) {
+    dst.clear();
+    dst.resize(rows * width * c, 0.0);
     for c0 in (0..c).step_by(LANES) {
         let lanes = LANES.min(c - c0);
         for y in 0..h {
-            let row = &mut s.padded[((y + pad) * width + pad) * c..][..w * c];
-            for (ch, plane) in x_n[c0 * h * w..]
+            let row = &mut dst[((y + pad) * width + pad) * c..][..w * c];
+            for (ch, plane) in image[c0 * h * w..]
                 .chunks_exact(h * w)
                 .take(lanes)
                 .enumerate()
@@ -162,6 +184,20 @@ fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, firs
             }
         }
     }
+}
+
+/// `V = Bᵀ d B` of every tile of one image `x_n` (`[in, h, w]`) into its rows of `v`
+/// (`[16][cols][in]`: this image's tiles are rows `first..first + tiles`), channels innermost,
+/// so that every step is an element-wise operation on long contiguous vectors: the image is
+/// copied into a zero-padded `[rows][cols][in]` layout; `B` combines columns (`E = d B`, a
+/// vector of `in` per tile column); `Bᵀ` combines rows (`V = Bᵀ E`, a vector of
+/// `tiles_w · in` per row of tiles).
+fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, first: usize) {
+    let [h, w] = g.input;
+    let [th, tw] = tiles(g);
+    let (c, pad) = (g.in_channels, g.padding);
+    let (rows, width) = (2 * th + 2, 2 * tw + 2);
+    channels_innermost(x_n, c, [h, w], &mut s.padded, [rows, width], pad);
     // E[j][r][t] = (d B)[j] of row r, tile column t.
     let (plane, block) = (rows * tw * c, tw * c);
     s.half.resize(4 * plane, 0.0);
@@ -340,6 +376,134 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
     unsafe { assume_init(y) }
 }
 
+/// `A dy Aᵀ` of every 2x2 tile of one image's output gradient `dy_n` (`[out, oh, ow]`; zeros
+/// where a tile passes the output's edge) into its rows of `s.m` (`[16][cols][out]`, this
+/// image's tiles at rows `first..`), the gradient of the products `M`: the adjoint of
+/// [`transform_output`]'s `Aᵀ m A`, channels innermost as [`transform_input`].
+fn transform_output_grad(g: &Geometry, dy_n: &[f32], s: &mut Scratch, cols: usize, first: usize) {
+    let [th, tw] = tiles(g);
+    let k = g.out_channels;
+    let (rows, width) = (2 * th, 2 * tw);
+    channels_innermost(dy_n, k, g.output(), &mut s.padded, [rows, width], 0);
+    // E[j][r][t] = (dy Aᵀ)[j] of row r, tile column t: A's rows (1, 0), (1, 1), (1, -1),
+    // (0, -1) combine the tile's two columns.
+    let (plane, block) = (rows * tw * k, tw * k);
+    s.half.resize(4 * plane, 0.0);
+    let (e0, rest) = s.half.split_at_mut(plane);
+    let (e1, rest) = rest.split_at_mut(plane);
+    let (e2, e3) = rest.split_at_mut(plane);
+    for r in 0..rows {
+        let src = &s.padded[r * width * k..][..width * k];
+        for t in 0..tw {
+            let d = |b: usize| &src[(2 * t + b) * k..][..k];
+            let at = r * block + t * k;
+            e0[at..at + k].copy_from_slice(d(0));
+            add(&mut e1[at..at + k], d(0), d(1));
+            sub(&mut e2[at..at + k], d(0), d(1));
+            e3[at..at + k]
+                .iter_mut()
+                .zip(d(1))
+                .for_each(|(o, v)| *o = -v);
+        }
+    }
+    // M[i][j] for a row of tiles: the same combination of rows 2ty and 2ty + 1 of E[j].
+    for ty in 0..th {
+        for j in 0..4 {
+            let e = |a: usize| &s.half[j * plane + (2 * ty + a) * block..][..block];
+            let m = |i: usize| ((i * 4 + j) * cols + first + ty * tw) * k;
+            s.m[m(0)..m(0) + block].copy_from_slice(e(0));
+            add(&mut s.m[m(1)..m(1) + block], e(0), e(1));
+            sub(&mut s.m[m(2)..m(2) + block], e(0), e(1));
+            s.m[m(3)..m(3) + block]
+                .iter_mut()
+                .zip(e(1))
+                .for_each(|(o, v)| *o = -v);
+        }
+    }
+}
+
+/// The weight gradient by F(2x2, 3x3), for a convolution that [`fits`]: `x` is
+/// `[batch, in, h, w]`, `dy` `[batch, out, oh, ow]`; returns `[out, in, 3, 3]`.
+///
+/// The adjoint of [`forward`]: with `M = U ⊙ V` per tile, `dU = Σ_tiles (A dy Aᵀ) ⊙ V` (sixteen
+/// products `[out, tiles] x [tiles, in]`, long sums that gemm runs at speed) and `dg = Gᵀ dU G`.
+/// 16 multiplies per tile and channel pair instead of 36. Images are summed in groups fixed by
+/// the layer's shape (not by the threads), each group's partial `dU` added in group order: the
+/// same bits whatever the threads, as the direct kernel's weight gradient.
+pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    assert!(fits(g), "not a Winograd convolution: {g:?}");
+    let (cin, cout) = (g.in_channels, g.out_channels);
+    let [th, tw] = tiles(g);
+    let t_len = th * tw;
+    let (in_image, out_image) = (cin * g.input[0] * g.input[1], cout * g.out_pixels());
+    assert_eq!(
+        x.len(),
+        g.batch * in_image,
+        "input size does not match {g:?}"
+    );
+    assert_eq!(
+        dy.len(),
+        g.batch * out_image,
+        "gradient size does not match {g:?}"
+    );
+    let len = 16 * cout * cin;
+    let mut du = vec![0.0; len];
+    if g.batch > 0 {
+        // Groups of about 4 x WIDE tiles (long sums for the products), and at least 8 of them
+        // in a large batch (work for every thread of a typical machine).
+        let group = (4 * WIDE / t_len).clamp(1, g.batch.div_ceil(8));
+        let groups: Vec<(&[f32], &[f32])> = x
+            .chunks(group * in_image)
+            .zip(dy.chunks(group * out_image))
+            .collect();
+        for wave in groups.chunks(rayon::current_num_threads()) {
+            let partials: Vec<Vec<f32>> = wave
+                .par_iter()
+                .map(|&(xs, dys)| {
+                    let cols = xs.len() / in_image * t_len;
+                    SCRATCH.with_borrow_mut(|s| {
+                        s.v.resize(16 * cols * cin, 0.0);
+                        s.m.resize(16 * cols * cout, 0.0);
+                        let images = xs.chunks_exact(in_image).zip(dys.chunks_exact(out_image));
+                        for (i, (x_n, dy_n)) in images.enumerate() {
+                            transform_input(g, x_n, s, cols, i * t_len);
+                            transform_output_grad(g, dy_n, s, cols, i * t_len);
+                        }
+                        let mut partial = vec![0.0; len];
+                        for (xi, du_xi) in partial.chunks_exact_mut(cout * cin).enumerate() {
+                            let m_xi = &s.m[xi * cols * cout..][..cols * cout];
+                            let v_xi = &s.v[xi * cols * cin..][..cols * cin];
+                            product_tn(cout, cin, cols, du_xi, m_xi, v_xi);
+                        }
+                        partial
+                    })
+                })
+                .collect();
+            for partial in &partials {
+                du.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+            }
+        }
+    }
+    // dg = Gᵀ dU G, Gᵀ's rows (1, ½, ½, 0), (0, ½, -½, 0), (0, ½, ½, 1).
+    let g_t = |d: [f32; 4]| {
+        let (sum, diff) = (0.5 * (d[1] + d[2]), 0.5 * (d[1] - d[2]));
+        [d[0] + sum, diff, sum + d[3]]
+    };
+    let mut dw = vec![0.0; cout * cin * 9];
+    for o in 0..cout {
+        for c in 0..cin {
+            let at = |i: usize, j: usize| du[((i * 4 + j) * cout + o) * cin + c];
+            // Gᵀ dU, a column at a time (3 of its 4 values), then (Gᵀ dU) G a row at a time.
+            let columns = [0, 1, 2, 3].map(|j| g_t([at(0, j), at(1, j), at(2, j), at(3, j)]));
+            let w = &mut dw[(o * cin + c) * 9..][..9];
+            for (i, row) in w.chunks_exact_mut(3).enumerate() {
+                row.copy_from_slice(&g_t(columns.map(|column| column[i])));
+            }
+        }
+    }
+    dw
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,5 +619,105 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The weight gradient in f64, from its definition: `dw[o][c][ki][kj] = Σ dy · x` over
+    /// images and output pixels.
+    fn weight_grad_reference(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f64> {
+        let [h, wd] = g.input;
+        let [oh, ow] = g.output();
+        let (cin, cout) = (g.in_channels, g.out_channels);
+        let mut dw = vec![0.0; cout * cin * 9];
+        for n in 0..g.batch {
+            for o in 0..cout {
+                for c in 0..cin {
+                    for ki in 0..3 {
+                        for kj in 0..3 {
+                            let mut sum = 0.0f64;
+                            for i in 0..oh {
+                                for j in 0..ow {
+                                    let (yy, xx) = (
+                                        (i + ki) as isize - g.padding as isize,
+                                        (j + kj) as isize - g.padding as isize,
+                                    );
+                                    if yy < 0 || xx < 0 || yy >= h as isize || xx >= wd as isize {
+                                        continue;
+                                    }
+                                    let xv =
+                                        x[((n * cin + c) * h + yy as usize) * wd + xx as usize];
+                                    let dv = dy[((n * cout + o) * oh + i) * ow + j];
+                                    sum += xv as f64 * dv as f64;
+                                }
+                            }
+                            dw[((o * cin + c) * 3 + ki) * 3 + kj] += sum;
+                        }
+                    }
+                }
+            }
+        }
+        dw
+    }
+
+    fn geometry(
+        batch: usize,
+        cin: usize,
+        input: [usize; 2],
+        cout: usize,
+        padding: usize,
+    ) -> Geometry {
+        Geometry {
+            batch,
+            in_channels: cin,
+            input,
+            out_channels: cout,
+            kernel: 3,
+            stride: 1,
+            padding,
+            groups: 1,
+        }
+    }
+
+    #[test]
+    fn weight_gradient_equals_the_definition_on_odd_shapes() {
+        // As the forward's shapes, and a batch summed in several groups with a short last one
+        // (37 images of 9 tiles: groups of 5).
+        let shapes = [
+            (1, 8, [7, 7], 5, 1),
+            (2, 13, [9, 6], 11, 1),
+            (2, 10, [5, 7], 3, 0),
+            (1, 9, [6, 5], 7, 2),
+            (2, 64, [8, 8], 64, 1),
+            (37, 5, [6, 6], 4, 1),
+        ];
+        for (batch, cin, input, cout, padding) in shapes {
+            let g = geometry(batch, cin, input, cout, padding);
+            let x = values(batch * cin * input[0] * input[1], 5);
+            let dy = values(batch * cout * g.out_pixels(), 6);
+            let expected = weight_grad_reference(&g, &x, &dy);
+            let dw = weight_grad(&g, &x, &dy);
+            // Sums of batch x output pixels products of values in [-1, 1].
+            let tolerance = 2e-6 * (batch * g.out_pixels()) as f64;
+            for (at, (&a, &e)) in dw.iter().zip(&expected).enumerate() {
+                assert!(
+                    (a as f64 - e).abs() <= tolerance,
+                    "{g:?}: {a} vs {e} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn weight_gradient_has_the_same_bits_whatever_the_threads() {
+        let g = geometry(37, 5, [6, 6], 4, 1);
+        let x = values(g.batch * 5 * 36, 7);
+        let dy = values(g.batch * 4 * g.out_pixels(), 8);
+        let on = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            pool.expect("a thread pool")
+                .install(|| weight_grad(&g, &x, &dy))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(3));
     }
 }

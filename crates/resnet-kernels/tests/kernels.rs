@@ -36,7 +36,7 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
 }
 
 /// (batch, in, out, side, kernel, stride, groups)
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 19] = [
     (4, 16, 16, 32, 3, 1, 1),    // CIFAR stage 1
     (3, 16, 32, 32, 3, 2, 1),    // CIFAR stage change
     (1, 3, 16, 32, 3, 1, 1),     // stem, batch 1
@@ -53,10 +53,11 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
     (2, 24, 24, 11, 3, 1, 24),   // depthwise (groups = channels)
     (3, 12, 18, 9, 3, 2, 6),     // 2 channels in, 3 out per group, stride 2
     // Winograd F(2x2, 3x3) (>= 32 input channels, >= 512 tiles in the batch), the input
-    // gradient too:
+    // gradient too, and the weight gradient where >= 64 input channels, <= 256 tiles an image:
     (11, 64, 64, 14, 3, 1, 1), // ResNet-50's channels, 539 tiles
     (3, 64, 64, 29, 3, 1, 1),  // an odd side (a partial last tile)
-    (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16
+    (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16 (direct weight gradient)
+    (32, 64, 64, 8, 3, 1, 1),  // CIFAR's last stage, 512 tiles in 8 groups of 4 images
 ];
 
 #[test]

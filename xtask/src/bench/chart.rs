@@ -22,7 +22,9 @@ pub(super) fn chart(results: &Value, path: &Path) -> anyhow::Result<()> {
             }
         };
         put("flex", s.flex);
-        put("pytorch", s.pytorch);
+        for (c, t) in &s.torch {
+            put(&format!("pytorch {c}"), t.images_per_sec);
+        }
         for (b, (v, _, _)) in &s.others {
             put(b, Some(*v));
         }

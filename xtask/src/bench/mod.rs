@@ -9,7 +9,8 @@
 //! script's `--one THREADS SPEC`, which follow the same protocol (2 warm-up steps, then the
 //! median of at least 10 steps and 10 seconds). Per workload, flex and PyTorch alternate for
 //! `--rounds` rounds (flex, PyTorch, flex, PyTorch, ...), so that both sides see the same
-//! machine; the other compiled backends are measured once, after them. Reported per workload:
+//! machine; PyTorch's round measures each of its configurations in turn (eager,
+//! `channels_last`, `torch.compile`) and the ratio is against the best of them; the other compiled backends are measured once, after them. Reported per workload:
 //! each side's median over the rounds, the ratio of the medians and the range of the
 //! per-round ratios.
 //!
@@ -53,6 +54,8 @@ pub struct Options {
     pub only: Option<String>,
     /// Measure PyTorch too, interleaved with flex.
     pub vs_pytorch: bool,
+    /// PyTorch's configurations to measure (benches/pytorch_reference.py's `CONFIGS`).
+    pub torch_configs: Vec<String>,
     /// Rounds of flex and PyTorch per workload.
     pub rounds: usize,
     /// Threads for both sides (rayon's and torch's).
@@ -156,6 +159,13 @@ fn json_of(mut command: Command, what: &str) -> anyhow::Result<Value> {
 
 fn measure_all(o: &Options) -> anyhow::Result<Value> {
     ensure!(o.rounds >= 1, "--rounds must be at least 1");
+    for c in &o.torch_configs {
+        ensure!(
+            stats::TORCH_CONFIGS.contains(&c.as_str()),
+            "unknown PyTorch configuration {c:?}; one of {}",
+            stats::TORCH_CONFIGS.join(", ")
+        );
+    }
     let exe = build(&o.features)?;
     let threads = o.threads.to_string();
     let rust = |args: &[&str]| {
@@ -241,11 +251,21 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
             r["flex"] = json_of(rust(&["--one", "flex", name]), "a flex measurement")?;
             let mut busy_round = busy;
             if torch.is_some() {
-                let busy = settle(cores);
-                eprintln!("{name}: round {} of {}, PyTorch", round + 1, o.rounds);
-                r["pytorch"] =
-                    json_of(python(&["--one", &threads, &spec]), "a PyTorch measurement")?;
-                busy_round |= busy;
+                let mut configs = json!({});
+                for config in &o.torch_configs {
+                    let busy = settle(cores);
+                    eprintln!(
+                        "{name}: round {} of {}, PyTorch {config}",
+                        round + 1,
+                        o.rounds
+                    );
+                    configs[config] = json_of(
+                        python(&["--one", &threads, &spec, config]),
+                        "a PyTorch measurement",
+                    )?;
+                    busy_round |= busy;
+                }
+                r["pytorch"] = configs;
             }
             r["busy"] = json!(busy_round);
             rounds.push(r);
@@ -284,6 +304,9 @@ fn command_line(o: &Options) -> String {
     }
     if o.vs_pytorch {
         c.push_str(" --vs-pytorch");
+    }
+    if o.vs_pytorch && o.torch_configs != stats::TORCH_CONFIGS {
+        c.push_str(&format!(" --torch-configs {}", o.torch_configs.join(",")));
     }
     if o.rounds != 3 {
         c.push_str(&format!(" --rounds {}", o.rounds));

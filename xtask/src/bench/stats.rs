@@ -1,4 +1,5 @@
-//! A workload's rounds summarised: medians, the ratio of flex to PyTorch and its spread.
+//! A workload's rounds summarised: medians, the ratio of flex to PyTorch's best configuration
+//! and its spread.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,32 @@ pub(super) fn median(mut values: Vec<f64>) -> Option<f64> {
     })
 }
 
+/// PyTorch's configurations, in the order the report shows them (benches/pytorch_reference.py's
+/// `CONFIGS`).
+pub const TORCH_CONFIGS: [&str; 3] = ["eager", "channels_last", "compile"];
+
+/// A round's PyTorch measurements by configuration. Results written before PyTorch had
+/// configurations hold one measurement under `pytorch`: eager's.
+pub(super) fn torch_measurements(round: &Value) -> BTreeMap<String, &Value> {
+    let torch = &round["pytorch"];
+    match torch.get("images_per_sec").or_else(|| torch.get("error")) {
+        Some(_) => BTreeMap::from([("eager".to_string(), torch)]),
+        None => torch
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// One PyTorch configuration's figures over the rounds.
+pub(super) struct TorchSummary {
+    /// Median images/s over the rounds it ran in; `None` when it failed.
+    pub(super) images_per_sec: Option<f64>,
+    pub(super) mib: Option<f64>,
+    /// Why it did not run, when it did not (its first error).
+    pub(super) error: Option<String>,
+}
+
 /// One workload's figures, summarised over its rounds.
 pub(super) struct Summary {
     pub(super) name: String,
@@ -26,9 +53,11 @@ pub(super) struct Summary {
     pub(super) flops_per_image: f64,
     pub(super) flex: Option<f64>,
     pub(super) flex_mib: Option<f64>,
-    pub(super) pytorch: Option<f64>,
-    pub(super) pytorch_mib: Option<f64>,
-    /// Per-round flex / PyTorch.
+    /// PyTorch by configuration.
+    pub(super) torch: BTreeMap<String, TorchSummary>,
+    /// The configuration with the most images/s (the one the ratio is against).
+    pub(super) best: Option<String>,
+    /// Per-round flex / PyTorch's best configuration.
     pub(super) ratios: Vec<f64>,
     pub(super) busy: bool,
     /// Other backends: name -> (images/s, too slow to time, busy).
@@ -44,15 +73,52 @@ impl Summary {
                 .filter_map(|r| r[key][field].as_f64())
                 .collect()
         };
-        let ratios = rounds
+        let mut configs: Vec<String> = rounds
             .iter()
-            .filter_map(|r| {
-                Some(
-                    r["flex"]["images_per_sec"].as_f64()?
-                        / r["pytorch"]["images_per_sec"].as_f64()?,
-                )
+            .flat_map(|r| torch_measurements(r).into_keys())
+            .collect();
+        configs.sort();
+        configs.dedup();
+        let torch: BTreeMap<String, TorchSummary> = configs
+            .into_iter()
+            .map(|c| {
+                let of = |field: &str| -> Vec<f64> {
+                    rounds
+                        .iter()
+                        .filter_map(|r| torch_measurements(r).get(&c)?[field].as_f64())
+                        .collect()
+                };
+                let error = rounds.iter().find_map(|r| {
+                    Some(
+                        torch_measurements(r).get(&c)?["error"]
+                            .as_str()?
+                            .to_string(),
+                    )
+                });
+                let summary = TorchSummary {
+                    images_per_sec: median(of("images_per_sec")),
+                    mib: median(of("peak_mib")),
+                    error,
+                };
+                (c, summary)
             })
             .collect();
+        let best = torch
+            .iter()
+            .filter_map(|(c, t)| Some((c, t.images_per_sec?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c.clone());
+        let ratios = best.as_ref().map_or_else(Vec::new, |best| {
+            rounds
+                .iter()
+                .filter_map(|r| {
+                    Some(
+                        r["flex"]["images_per_sec"].as_f64()?
+                            / torch_measurements(r).get(best)?["images_per_sec"].as_f64()?,
+                    )
+                })
+                .collect()
+        });
         let macs = w["macs_per_image"].as_f64().unwrap_or(0.0);
         let train = w["train"].as_bool().unwrap_or(false);
         let others = w["others"]
@@ -77,17 +143,22 @@ impl Summary {
             flops_per_image: macs * 2.0 * if train { 3.0 } else { 1.0 },
             flex: median(side("flex", "images_per_sec")),
             flex_mib: median(side("flex", "peak_mib")),
-            pytorch: median(side("pytorch", "images_per_sec")),
-            pytorch_mib: median(side("pytorch", "peak_mib")),
+            torch,
+            best,
             ratios,
             busy: rounds.iter().any(|r| r["busy"] == true),
             others,
         }
     }
 
-    /// The ratio cell: the ratio of the medians, or why there is none.
+    /// PyTorch's best configuration's summary.
+    pub(super) fn best(&self) -> Option<&TorchSummary> {
+        self.torch.get(self.best.as_ref()?)
+    }
+
+    /// The ratio cell: flex's median over the best PyTorch configuration's, or why there is none.
     pub(super) fn ratio(&self) -> String {
-        let (Some(f), Some(p)) = (self.flex, self.pytorch) else {
+        let (Some(f), Some(p)) = (self.flex, self.best().and_then(|b| b.images_per_sec)) else {
             return "-".into();
         };
         let lo = self.ratios.iter().copied().fold(f64::MAX, f64::min);
