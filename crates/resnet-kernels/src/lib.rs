@@ -26,6 +26,8 @@ mod conv_f32;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod transpose;
+#[cfg(feature = "flex")]
 mod winograd;
 
 use burn::nn::BatchNorm;

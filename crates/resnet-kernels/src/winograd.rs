@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 use super::buffer::{assume_init, uninit};
 use super::conv_f32::{Epilogue, Geometry, product_nt, product_tn};
+use super::transpose::transpose;
 
 /// Whether this convolution's forward pass (and, at stride 1, its input gradient) runs through
 /// F(2x2, 3x3). `RESNET_CONV` (read once, at the first convolution) chooses: `direct`, never;
@@ -69,10 +70,13 @@ pub fn fits(g: &Geometry) -> bool {
 /// Whether F(2x2, 3x3) computes this convolution: it [`fits`], it has at least 32 input
 /// channels, and at least 512 tiles in the batch. Measured (`cargo bench -p resnet-kernels
 /// --bench conv_layers`, docs/profile.md): faster than the direct kernel on CIFAR's 32- and
-/// 64-channel stages (1.1x, 1.55x at batch 128), ResNet-50's 56x56x64 to 14x14x256 layers at
-/// batch 16 (1.3-1.5x) and Wide ResNets (1.5-1.8x); slower with 16 channels (0.75x: the layout
-/// changes and transforms cost more than the multiplies saved) and with few tiles for large
-/// weights (ResNet-50's 7x7x512 at batch 16, 0.8x: the weights' transform is per call).
+/// 64-channel stages (1.1-1.75x at batch 128), ResNet-50's 56x56x64 to 14x14x256 layers at
+/// batch 16 (1.3-1.7x) and Wide ResNets (1.5-1.8x); slower with few tiles for large weights
+/// (ResNet-50's 7x7x512 at batch 16, 0.8x: the weights' transform is per call). With 16
+/// channels it is slower with AVX-512's gemm (0.75x) and faster with AVX2's (1.13x), but kept
+/// off: there the pre-activation ResNet-20's stage-1 gradients drift from PyTorch's by 2e-3
+/// relative (the parity test's bound is 1e-3; the direct kernel's drift is 4e-6), not yet
+/// explained (docs/profile.md).
 pub fn applies(g: &Geometry) -> bool {
     let [th, tw] = tiles(g);
     fits(g) && g.in_channels >= 32 && g.batch * th * tw >= 512
@@ -134,6 +138,8 @@ struct Scratch {
     half: Vec<f32>,
     /// One image's output, channels innermost: `[oh][ow][out]`.
     out: Vec<f32>,
+    /// A block of its pixels, channels outermost: `[out][PIXELS]`.
+    block: Vec<f32>,
     v: Vec<f32>,
     m: Vec<f32>,
 }
@@ -156,8 +162,7 @@ fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
 }
 
 /// `image` (`[c][h][w]`) into `dst`, zero-filled to `[rows][width][c]` with the image at
-/// (`pad`, `pad`): a transposition in blocks of channels, each pixel's block one cache line
-/// written, each channel's row read in order.
+/// (`pad`, `pad`): each of the image's rows a transposition of `[c][w]` to `[w][c]`.
 fn channels_innermost(
     image: &[f32],
     c: usize,
@@ -168,21 +173,9 @@ fn channels_innermost(
 ) {
     dst.clear();
     dst.resize(rows * width * c, 0.0);
-    for c0 in (0..c).step_by(LANES) {
-        let lanes = LANES.min(c - c0);
-        for y in 0..h {
-            let row = &mut dst[((y + pad) * width + pad) * c..][..w * c];
-            for (ch, plane) in image[c0 * h * w..]
-                .chunks_exact(h * w)
-                .take(lanes)
-                .enumerate()
-            {
-                let src = &plane[y * w..][..w];
-                for (x, &value) in src.iter().enumerate() {
-                    row[x * c + c0 + ch] = value;
-                }
-            }
-        }
+    for y in 0..h {
+        let row = &mut dst[((y + pad) * width + pad) * c..][..w * c];
+        transpose(&image[y * w..], h * w, [c, w], row, c);
     }
 }
 
@@ -283,17 +276,20 @@ fn transform_output(
             }
         }
     }
-    // Back to `[out][oh][ow]`, a block of pixels at a time: its cache lines of `out` stay in
-    // L1 while every channel reads them.
+    // Back to `[out][oh][ow]`, a block of pixels at a time (transposed into `s.block`, in L1),
+    // with the epilogue.
     let pixels = oh * ow;
+    s.block.resize(k * PIXELS, 0.0);
     for x0 in (0..pixels).step_by(PIXELS) {
         let len = PIXELS.min(pixels - x0);
+        transpose(&s.out[x0 * k..], k, [len, k], &mut s.block, PIXELS);
         for o in 0..k {
             let bias = epilogue.bias.map_or(0.0, |b| b[o]);
             let dst = &mut y_n[o * pixels + x0..][..len];
             let residual = residual_n.map(|r| &r[o * pixels + x0..][..len]);
+            let values = &s.block[o * PIXELS..][..len];
             for (x, d) in dst.iter_mut().enumerate() {
-                let value = s.out[(x0 + x) * k + o] + bias + residual.map_or(0.0, |r| r[x]);
+                let value = values[x] + bias + residual.map_or(0.0, |r| r[x]);
                 // As the direct kernel's ReLU: NaN stays NaN, -0 becomes 0.
                 let relu = epilogue.relu && !(value.is_nan() || value > 0.0);
                 *d = MaybeUninit::new(if relu { 0.0 } else { value });
@@ -301,9 +297,6 @@ fn transform_output(
         }
     }
 }
-
-/// Channels per block of the input's layout change: 16 floats, a cache line.
-const LANES: usize = 16;
 
 /// Pixels per block of the output's layout change.
 const PIXELS: usize = 64;
