@@ -10,7 +10,9 @@
 //!   the backends compiled in;
 //! - `--one BACKEND WORKLOAD`: one measurement, as JSON on stdout;
 //! - `--peak`: this machine's single-precision ceiling, a 4096x4096 SGEMM from the `gemm`
-//!   crate (what this project's flex kernels multiply with) on rayon's threads, in GFLOP/s.
+//!   crate (what this project's flex kernels multiply with) on rayon's threads, in GFLOP/s;
+//! - `--adapters` (with the `wgpu` feature): the adapters wgpu finds (name, driver, graphics
+//!   API, kind) as JSON, what a wgpu measurement ran on (`benches/gpu.py`).
 //!
 //! Workloads: ResNet-20 train step and eval (batch 128, 32x32), ResNet-56 and ResNet-110 train
 //! steps (batch 128), ResNet-50 and ResNeXt-50 32x4d eval (batch 8, 224x224) and train step
@@ -294,6 +296,51 @@ fn workload(name: &str) -> &'static Workload {
         .unwrap_or_else(|| panic!("no workload {name}; `--list` names them"))
 }
 
+/// The adapters wgpu finds on this machine, every graphics API: what burn's default wgpu device
+/// chooses among (the first Vulkan one where Vulkan has any).
+#[cfg(feature = "wgpu")]
+fn adapters() -> serde_json::Value {
+    use burn::backend::wgpu::wgpu;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let infos: Vec<_> = adapters
+        .iter()
+        .map(|adapter| {
+            let info = adapter.get_info();
+            json!({
+                "name": info.name,
+                "driver": info.driver,
+                "driver_info": info.driver_info,
+                "backend": format!("{:?}", info.backend),
+                "device_type": format!("{:?}", info.device_type),
+            })
+        })
+        .collect();
+    json!(infos)
+}
+
+/// Runs a future to completion on this thread (wgpu's native futures are ready at once, or soon).
+#[cfg(feature = "wgpu")]
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |f: &str| args.iter().position(|a| a == f);
@@ -322,6 +369,11 @@ fn main() {
         };
         let spec: DeviceSpec = backend.parse().expect("a backend name");
         println!("{}", measure(spec, workload(name)));
+    } else if flag("--adapters").is_some() {
+        #[cfg(feature = "wgpu")]
+        println!("{}", adapters());
+        #[cfg(not(feature = "wgpu"))]
+        panic!("--adapters needs the wgpu feature");
     } else if flag("--peak").is_some() {
         let peak = json!({ "gflops": peak_gflops(), "threads": rayon::current_num_threads() });
         println!("{peak}");
