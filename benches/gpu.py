@@ -284,8 +284,9 @@ def report(args):
         tm = f"{t['gpu_peak_mib']:.0f}" if "gpu_peak_mib" in t else "-"
         print(f"| {r['workload']} | {cell(g)} | {cell(t)} | {ratio} | {gm} | {tm} |")
     row = tr.get("last_row", {})
+    speed = f"{float(row['images_per_sec']):.1f}" if row.get("images_per_sec") else "?"
     print(f"\nTraining: `resnet train --device wgpu --arch resnet20`, {tr.get('iterations')} iterations of "
-          f"batch 128 on 5,000 CIFAR-10 images: {row.get('images_per_sec', '?')} images/s, "
+          f"batch 128 on 5,000 CIFAR-10 images: {speed} images/s, "
           f"{tr.get('wall_seconds', 0):.0f} s in all (exit: {tr.get('status')}).")
 
 
