@@ -6,7 +6,8 @@
 //!
 //! `cargo bench -p resnet-kernels --bench conv_layers [name filter]`; `RESNET_CONV=direct` for the direct
 //! kernel (im2col + gemm) everywhere, `RESNET_CONV=winograd` for Winograd's F(2x2, 3x3) wherever
-//! it fits; by default, the rule of `winograd::applies`. Compare the two
+//! it fits, `RESNET_CONV=winograd4x4` for F(4x4, 3x3)'s forward; by default, the rule of
+//! `winograd::applies`. Compare the two
 //! in alternate processes (speed drifts within minutes on a shared machine).
 
 use std::time::Instant;

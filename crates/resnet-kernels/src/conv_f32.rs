@@ -24,7 +24,7 @@ use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use super::buffer::{as_uninit, assume_init, uninit};
-use super::winograd;
+use super::{winograd, winograd4};
 
 /// Shape of one convolution: square kernel, the same stride and zero padding on both axes, no
 /// dilation (every convolution of the paper), channels in `groups` groups (1: none).
@@ -402,8 +402,10 @@ pub struct Epilogue<'a> {
 /// `[batch, out, oh, ow]` output, with `epilogue` applied.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     g.check(Some(x), Some(weight), None);
-    if winograd::chosen(g) {
-        return winograd::forward(g, x, weight, epilogue);
+    match winograd::chosen(g) {
+        Some(2) => return winograd::forward(g, x, weight, epilogue),
+        Some(_) => return winograd4::forward(g, x, weight, epilogue),
+        None => {}
     }
     let Epilogue {
         bias,

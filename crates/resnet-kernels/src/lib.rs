@@ -7,7 +7,7 @@
 //! convolution, BN as a dozen element-wise passes) that dominate a training step
 //! (docs/profile.md). With this crate's `flex` feature (on by default), f32 tensors on flex use
 //! `conv_f32`'s im2col + gemm kernels (Winograd's F(2x2, 3x3) for the stride-1 3x3
-//! convolutions where it is measured faster, `winograd`; `RESNET_CONV=direct` turns it off)
+//! convolutions where it is measured faster, `winograd`; [`algorithm`] chooses otherwise)
 //! and `batch_norm_f32`'s fused passes instead, through burn's backend-extension mechanism. In
 //! inference, with BN folded into the convolution, the bias, the block's shortcut and the ReLU
 //! run inside the convolution's pass over its output ([`conv2d_relu`]). Every other backend, and other dtypes, keep burn's own ops. The first
@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod algorithm;
 #[cfg(feature = "flex")]
 pub mod allocator;
 #[cfg(feature = "flex")]
@@ -29,6 +30,8 @@ mod flex;
 mod transpose;
 #[cfg(feature = "flex")]
 mod winograd;
+#[cfg(feature = "flex")]
+mod winograd4;
 
 use burn::nn::BatchNorm;
 use burn::tensor::ops::ConvOptions;

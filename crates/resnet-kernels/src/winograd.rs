@@ -22,42 +22,34 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use crate::algorithm::{self, ConvAlgorithm};
+
 use super::buffer::{assume_init, uninit};
 use super::conv_f32::{Epilogue, Geometry, product_nt, product_tn};
 use super::transpose::transpose;
 
-/// Whether this convolution's forward pass (and, at stride 1, its input gradient) runs through
-/// F(2x2, 3x3). `RESNET_CONV` (read once, at the first convolution) chooses: `direct`, never;
-/// `winograd`, wherever it [`fits`]; otherwise where the measured rule says it is faster
-/// ([`applies`]).
-pub fn chosen(g: &Geometry) -> bool {
-    by_mode(g, applies)
-}
-
-/// Whether this convolution's weight gradient runs through F(2x2, 3x3) ([`weight_grad`]):
-/// as [`chosen`], with the rule [`applies_to_weight_grad`].
-pub fn weight_grad_chosen(g: &Geometry) -> bool {
-    by_mode(g, applies_to_weight_grad)
-}
-
-/// `RESNET_CONV`'s choice, or `rule`'s where it names none.
-fn by_mode(g: &Geometry, rule: fn(&Geometry) -> bool) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mode {
-        Rule,
-        Direct,
-        Winograd,
+/// The output tile of the minimal filtering that computes this convolution's forward pass
+/// (and, at stride 1, its input gradient), if one does: 2 for F(2x2, 3x3) (this module), 4 for
+/// F(4x4, 3x3) ([`super::winograd4`]). As the thread's [`ConvAlgorithm`] says (`RESNET_CONV` or
+/// [`algorithm::with`](crate::algorithm::with)); for [`ConvAlgorithm::Measured`], F(2x2, 3x3)
+/// where it [`applies`].
+pub fn chosen(g: &Geometry) -> Option<usize> {
+    match algorithm::current() {
+        ConvAlgorithm::Measured => applies(g).then_some(2),
+        ConvAlgorithm::Direct => None,
+        ConvAlgorithm::Winograd => fits(g).then_some(2),
+        ConvAlgorithm::Winograd4x4 => fits(g).then_some(4),
     }
-    static MODE: OnceLock<Mode> = OnceLock::new();
-    let mode = *MODE.get_or_init(|| match std::env::var("RESNET_CONV").as_deref() {
-        Ok("direct") => Mode::Direct,
-        Ok("winograd") => Mode::Winograd,
-        _ => Mode::Rule,
-    });
-    match mode {
-        Mode::Rule => rule(g),
-        Mode::Direct => false,
-        Mode::Winograd => fits(g),
+}
+
+/// Whether this convolution's weight gradient runs through F(2x2, 3x3) ([`weight_grad`]): as
+/// [`chosen`], with the rule [`applies_to_weight_grad`] (F(4x4, 3x3) has no weight gradient:
+/// with [`ConvAlgorithm::Winograd4x4`] it is F(2x2, 3x3)'s where that fits).
+pub fn weight_grad_chosen(g: &Geometry) -> bool {
+    match algorithm::current() {
+        ConvAlgorithm::Measured => applies_to_weight_grad(g),
+        ConvAlgorithm::Direct => false,
+        ConvAlgorithm::Winograd | ConvAlgorithm::Winograd4x4 => fits(g),
     }
 }
 
@@ -67,19 +59,31 @@ pub fn fits(g: &Geometry) -> bool {
     g.kernel == 3 && g.stride == 1 && g.padding <= 2 && g.groups == 1
 }
 
-/// Whether F(2x2, 3x3) computes this convolution: it [`fits`], it has at least 32 input
-/// channels, and at least 512 tiles in the batch. Measured (`cargo bench -p resnet-kernels
-/// --bench conv_layers`, docs/profile.md): faster than the direct kernel on CIFAR's 32- and
-/// 64-channel stages (1.1-1.75x at batch 128), ResNet-50's 56x56x64 to 14x14x256 layers at
-/// batch 16 (1.3-1.7x) and Wide ResNets (1.5-1.8x); slower with few tiles for large weights
-/// (ResNet-50's 7x7x512 at batch 16, 0.8x: the weights' transform is per call). With 16
-/// channels it is slower with AVX-512's gemm (0.75x) and faster with AVX2's (1.13x), but kept
-/// off: there the pre-activation ResNet-20's stage-1 gradients drift from PyTorch's by 2e-3
-/// relative (the parity test's bound is 1e-3; the direct kernel's drift is 4e-6), not yet
-/// explained (docs/profile.md).
+/// Whether F(2x2, 3x3) computes this convolution: it [`fits`], it has at least
+/// [`min_channels`] input channels, and at least 512 tiles in the batch. Measured (`cargo
+/// bench -p resnet-kernels --bench conv_layers`, docs/profile.md): faster than the direct
+/// kernel on CIFAR's 32- and 64-channel stages (1.1-1.75x at batch 128), ResNet-50's 56x56x64
+/// to 14x14x256 layers at batch 16 (1.3-1.7x) and Wide ResNets (1.5-1.8x); slower with few
+/// tiles for large weights (ResNet-50's 7x7x512 at batch 16, 0.8x: the weights' transform is
+/// per call).
 pub fn applies(g: &Geometry) -> bool {
     let [th, tw] = tiles(g);
-    fits(g) && g.in_channels >= 32 && g.batch * th * tw >= 512
+    fits(g) && g.in_channels >= min_channels() && g.batch * th * tw >= 512
+}
+
+/// The fewest input channels for which F(2x2, 3x3) pays on this processor: 16 with AVX2's
+/// gemm (CIFAR's 16-channel stage 1.13x, whole ResNet-20/56 training steps 1.06-1.19x over
+/// the rule from 32 channels), 32 with AVX-512's, whose multiplies are cheap enough that the
+/// transforms of a 16-channel layer do not pay for the ones saved (0.75x). docs/profile.md.
+fn min_channels() -> usize {
+    static MIN: OnceLock<usize> = OnceLock::new();
+    *MIN.get_or_init(|| {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return 16;
+        }
+        32
+    })
 }
 
 /// Whether F(2x2, 3x3) computes this convolution's weight gradient: it [`applies`], the layer
@@ -131,21 +135,21 @@ fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
 /// Per thread: scratch for one image's transforms, and a chunk's transformed input `V` and
 /// products `M`.
 #[derive(Default)]
-struct Scratch {
+pub(super) struct Scratch {
     /// The image, zero-padded, channels innermost: `[2·tiles_h + 2][2·tiles_w + 2][in]`.
-    padded: Vec<f32>,
+    pub(super) padded: Vec<f32>,
     /// `d B` of every padded row: `[4][rows][tiles_w][in]` (or `Aᵀ m`'s rows, for the output).
-    half: Vec<f32>,
+    pub(super) half: Vec<f32>,
     /// One image's output, channels innermost: `[oh][ow][out]`.
-    out: Vec<f32>,
+    pub(super) out: Vec<f32>,
     /// A block of its pixels, channels outermost: `[out][PIXELS]`.
-    block: Vec<f32>,
-    v: Vec<f32>,
-    m: Vec<f32>,
+    pub(super) block: Vec<f32>,
+    pub(super) v: Vec<f32>,
+    pub(super) m: Vec<f32>,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    pub(super) static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// `a - b`, `a + b`, element by element into `out` (loops the compiler vectorises).
@@ -163,7 +167,7 @@ fn add(out: &mut [f32], a: &[f32], b: &[f32]) {
 
 /// `image` (`[c][h][w]`) into `dst`, zero-filled to `[rows][width][c]` with the image at
 /// (`pad`, `pad`): each of the image's rows a transposition of `[c][w]` to `[w][c]`.
-fn channels_innermost(
+pub(super) fn channels_innermost(
     image: &[f32],
     c: usize,
     [h, w]: [usize; 2],
@@ -276,9 +280,21 @@ fn transform_output(
             }
         }
     }
-    // Back to `[out][oh][ow]`, a block of pixels at a time (transposed into `s.block`, in L1),
-    // with the epilogue.
-    let pixels = oh * ow;
+    write_output(g, s, y_n, epilogue, residual_n);
+}
+
+/// One image's output `s.out` (`[oh][ow][out]`) into `y_n` (`[out, oh, ow]`), a block of pixels
+/// at a time (transposed into `s.block`, in L1), with the epilogue's bias and shortcut
+/// (`residual_n`, this image's), then its ReLU.
+pub(super) fn write_output(
+    g: &Geometry,
+    s: &mut Scratch,
+    y_n: &mut [MaybeUninit<f32>],
+    epilogue: &Epilogue,
+    residual_n: Option<&[f32]>,
+) {
+    let k = g.out_channels;
+    let pixels = g.out_pixels();
     s.block.resize(k * PIXELS, 0.0);
     for x0 in (0..pixels).step_by(PIXELS) {
         let len = PIXELS.min(pixels - x0);
@@ -498,7 +514,7 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The convolution in f64, straight from its definition.
@@ -570,11 +586,17 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| check_shapes(&shapes));
+            pool.install(|| check_shapes(&shapes, forward, 2e-6));
         }
     }
 
-    fn check_shapes(shapes: &[(usize, usize, [usize; 2], usize, usize)]) {
+    /// `forward` against [`reference`] on each `(batch, in, input, out, padding)`, with and
+    /// without ReLU, within `per_term` times the number of products summed (`9 · in`).
+    pub(in super::super) fn check_shapes(
+        shapes: &[(usize, usize, [usize; 2], usize, usize)],
+        forward: fn(&Geometry, &[f32], &[f32], Epilogue) -> Vec<f32>,
+        per_term: f64,
+    ) {
         for &(batch, cin, input, cout, padding) in shapes {
             let g = Geometry {
                 batch,
@@ -604,7 +626,7 @@ mod tests {
                     let e = if relu { e.max(0.0) } else { e };
                     // Sums of 9·cin products of values in [-1, 1]: the error scales with
                     // the number of terms.
-                    let tolerance = 2e-6 * (9 * cin) as f64;
+                    let tolerance = per_term * (9 * cin) as f64;
                     assert!(
                         (y as f64 - e).abs() <= tolerance,
                         "{g:?} relu {relu}: {y} vs {e} at {at}"

@@ -10,6 +10,7 @@ use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use resnet_kernels::algorithm::{self, ConvAlgorithm};
 use resnet_model::{ResNet, ResNetConfig};
 
 /// `tests/fixtures/<file>` (`<dir>/<name>`).
@@ -91,12 +92,30 @@ pub fn param_ids<M: Module>(module: &M) -> Vec<ParamId> {
 
 /// One training-mode step: the loss equals PyTorch's, and every parameter's gradient is
 /// within 1e-3 (relative to its largest value) of PyTorch's.
+///
+/// The step runs on the direct convolution kernel, whose sums are PyTorch's in another order.
+/// A gradient is not continuous: a fixture's million ReLU inputs include a few within 1e-6 of
+/// their scale from zero, and any arithmetic that rounds differently by that much (Winograd's
+/// F(2x2, 3x3) does) may put one on the other side, which changes every gradient before it
+/// by up to 2e-2 (`fixtures/preact/conditioning.py` measures this on the pre-activation
+/// ResNet-20; docs/profile.md). Winograd's own error is tested per layer against float64
+/// (`cargo test -p resnet-kernels`), and the logits tests run the measured rule.
 pub fn gradients_match(network: &str, config: &ResNetConfig) {
     gradients_match_with(network, config, ResNet::forward);
 }
 
 /// [`gradients_match`] with the training pass run by `forward`.
 pub fn gradients_match_with(
+    network: &str,
+    config: &ResNetConfig,
+    forward: impl Fn(&ResNet, Tensor<4>) -> Tensor<2>,
+) {
+    algorithm::with(ConvAlgorithm::Direct, || {
+        one_step_matches(network, config, forward)
+    })
+}
+
+fn one_step_matches(
     network: &str,
     config: &ResNetConfig,
     forward: impl Fn(&ResNet, Tensor<4>) -> Tensor<2>,
