@@ -27,14 +27,16 @@ use crate::algorithm::{self, ConvAlgorithm};
 use super::buffer::{assume_init, uninit};
 use super::conv_f32::{Epilogue, Geometry, product_nt, product_tn};
 use super::transpose::transpose;
+use super::winograd4;
 
 /// The output tile of the minimal filtering that computes this convolution's forward pass
 /// (and, at stride 1, its input gradient), if one does: 2 for F(2x2, 3x3) (this module), 4 for
 /// F(4x4, 3x3) ([`super::winograd4`]). As the thread's [`ConvAlgorithm`] says (`RESNET_CONV` or
-/// [`algorithm::with`](crate::algorithm::with)); for [`ConvAlgorithm::Measured`], F(2x2, 3x3)
-/// where it [`applies`].
+/// [`algorithm::with`](crate::algorithm::with)); for [`ConvAlgorithm::Measured`], F(4x4, 3x3)
+/// where [`winograd4::applies`], else F(2x2, 3x3) where it [`applies`].
 pub fn chosen(g: &Geometry) -> Option<usize> {
     match algorithm::current() {
+        ConvAlgorithm::Measured if winograd4::applies(g) => Some(4),
         ConvAlgorithm::Measured => applies(g).then_some(2),
         ConvAlgorithm::Direct => None,
         ConvAlgorithm::Winograd => fits(g).then_some(2),
@@ -76,13 +78,18 @@ pub fn applies(g: &Geometry) -> bool {
 /// the rule from 32 channels), 32 with AVX-512's, whose multiplies are cheap enough that the
 /// transforms of a 16-channel layer do not pay for the ones saved (0.75x). docs/profile.md.
 fn min_channels() -> usize {
-    static MIN: OnceLock<usize> = OnceLock::new();
-    *MIN.get_or_init(|| {
+    if avx512() { 32 } else { 16 }
+}
+
+/// Whether gemm runs its AVX-512 kernels here (and the rules measured on that machine apply).
+pub(super) fn avx512() -> bool {
+    static AVX512: OnceLock<bool> = OnceLock::new();
+    *AVX512.get_or_init(|| {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            return 16;
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return true;
         }
-        32
+        false
     })
 }
 

@@ -18,17 +18,7 @@ use rayon::prelude::*;
 
 use super::buffer::{assume_init, uninit};
 use super::conv_f32::{Epilogue, Geometry, product_nt};
-use super::winograd::{SCRATCH, Scratch, channels_innermost, fits, write_output};
-
-/// `Bᵀ`: the input transform.
-const B_T: [[f32; 6]; 6] = [
-    [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
-    [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
-    [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
-    [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
-    [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
-    [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
-];
+use super::winograd::{SCRATCH, Scratch, avx512, channels_innermost, fits, write_output};
 
 /// `G`: the weights' transform.
 const G: [[f32; 3]; 6] = [
@@ -47,6 +37,18 @@ const A_T: [[f32; 6]; 4] = [
     [0.0, 1.0, 1.0, 4.0, 4.0, 0.0],
     [0.0, 1.0, -1.0, 8.0, -8.0, 1.0],
 ];
+
+/// Whether F(4x4, 3x3) computes this convolution's forward pass (and input gradient) under the
+/// measured rule: it [`fits`], on a processor without AVX-512 (not measured with AVX-512's
+/// gemm), with at least 64 input channels and outputs of at least 32x32. Measured (`cargo bench
+/// -p resnet-kernels --bench conv_layers`, docs/profile.md, against F(2x2, 3x3)): faster on
+/// ResNet-50's 56x56x64 layers at batch 16 (1.2-1.7x) and WRN-28-10's 32x32x160 (1.3-1.5x);
+/// level at 28x28x128 and at CIFAR's 16x16x32; slower with 16 channels, on 8x8 images and on
+/// ResNet-50's 14x14 and 7x7 layers at batch 16 (too few tiles for wide products).
+pub fn applies(g: &Geometry) -> bool {
+    let [oh, ow] = g.output();
+    fits(g) && !avx512() && g.in_channels >= 64 && oh.min(ow) >= 32
+}
 
 /// Tiles to aim for in each product (several images side by side).
 const WIDE: usize = 256;
@@ -79,10 +81,61 @@ fn combine<'a>(out: &mut [f32], terms: impl IntoIterator<Item = (f32, &'a [f32])
     }
 }
 
-/// `U = G g Gᵀ` of every (output, input) channel pair: `[36][out][in]`.
+/// `Bᵀ d` element by element: six vectors `d` (rows or columns of tiles) into six `out`, in one
+/// pass, `Bᵀ`'s rows with their common terms shared: (4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0),
+/// (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0), (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1).
+fn input_transform(out: [&mut [f32]; 6], d: [&[f32]; 6]) {
+    let n = out[0].len();
+    let [o0, o1, o2, o3, o4, o5] = out.map(|o| &mut o[..n]);
+    let [d0, d1, d2, d3, d4, d5] = d.map(|d| &d[..n]);
+    for x in 0..n {
+        let (a, b) = (d1[x] + d2[x], d1[x] - d2[x]);
+        let (c, e) = (d4[x] - d2[x], d3[x] - d1[x]);
+        o0[x] = 4.0 * d0[x] - 5.0 * d2[x] + d4[x];
+        o1[x] = d3[x] + d4[x] - 4.0 * a;
+        o2[x] = d4[x] - d3[x] + 4.0 * b;
+        o3[x] = c + 2.0 * e;
+        o4[x] = c - 2.0 * e;
+        o5[x] = 4.0 * d1[x] - 5.0 * d3[x] + d5[x];
+    }
+}
+
+/// `Aᵀ m` element by element: six vectors into four, in one pass, the rows of [`A_T`] with
+/// their common terms shared.
+fn output_transform(out: [&mut [f32]; 4], m: [&[f32]; 6]) {
+    let n = m[0].len();
+    let [m0, m1, m2, m3, m4, m5] = m.map(|m| &m[..n]);
+    let [o0, o1, o2, o3] = out.map(|o| &mut o[..n]);
+    for x in 0..n {
+        let (s12, d12) = (m1[x] + m2[x], m1[x] - m2[x]);
+        let (s34, d34) = (m3[x] + m4[x], m3[x] - m4[x]);
+        o0[x] = m0[x] + s12 + s34;
+        o1[x] = d12 + 2.0 * d34;
+        o2[x] = s12 + 4.0 * s34;
+        o3[x] = d12 + 8.0 * d34 + m5[x];
+    }
+}
+
+/// `N` disjoint `len`-long windows of `buf` at increasing `starts`.
+fn windows<const N: usize>(buf: &mut [f32], starts: [usize; N], len: usize) -> [&mut [f32]; N] {
+    let mut rest = buf;
+    let mut at = 0;
+    starts.map(|start| {
+        let tail = std::mem::take(&mut rest);
+        let (window, after) = tail[start - at..].split_at_mut(len);
+        rest = after;
+        at = start + len;
+        window
+    })
+}
+
+/// `U = G g Gᵀ` of every (output, input) channel pair: `[36][out][in]`. Each output channel's
+/// 36 rows are computed into a buffer (in cache) and copied whole: written straight into `u`,
+/// each channel pair's 36 values land 36 pages apart with large layers.
 fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
     let (cout, cin) = (g.out_channels, g.in_channels);
     let mut u = vec![0.0; 36 * cout * cin];
+    let mut rows = vec![0.0; 36 * cin];
     for o in 0..cout {
         for c in 0..cin {
             let w = &weight[(o * cin + c) * 9..][..9];
@@ -92,10 +145,13 @@ fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
             });
             for (i, gw_i) in gw.iter().enumerate() {
                 for (j, g_j) in G.iter().enumerate() {
-                    let value = gw_i[0] * g_j[0] + gw_i[1] * g_j[1] + gw_i[2] * g_j[2];
-                    u[((i * 6 + j) * cout + o) * cin + c] = value;
+                    rows[(i * 6 + j) * cin + c] =
+                        gw_i[0] * g_j[0] + gw_i[1] * g_j[1] + gw_i[2] * g_j[2];
                 }
             }
+        }
+        for (ij, row) in rows.chunks_exact(cin).enumerate() {
+            u[(ij * cout + o) * cin..][..cin].copy_from_slice(row);
         }
     }
     u
@@ -115,20 +171,20 @@ fn transform_input(g: &Geometry, x_n: &[f32], s: &mut Scratch, cols: usize, firs
     for r in 0..rows {
         let src = &s.padded[r * width * c..][..width * c];
         for t in 0..tw {
-            for (j, b_j) in B_T.iter().enumerate() {
-                let at = j * plane + r * block + t * c;
-                let terms = (0..6).map(|b| (b_j[b], &src[(4 * t + b) * c..][..c]));
-                combine(&mut s.half[at..at + c], terms);
-            }
+            let at = r * block + t * c;
+            let out = windows(&mut s.half, [0, 1, 2, 3, 4, 5].map(|j| j * plane + at), c);
+            input_transform(
+                out,
+                [0, 1, 2, 3, 4, 5].map(|b| &src[(4 * t + b) * c..][..c]),
+            );
         }
     }
     for ty in 0..th {
         for j in 0..6 {
-            for (i, b_i) in B_T.iter().enumerate() {
-                let v = ((i * 6 + j) * cols + first + ty * tw) * c;
-                let e = |a: usize| &s.half[j * plane + (4 * ty + a) * block..][..block];
-                combine(&mut s.v[v..v + block], (0..6).map(|a| (b_i[a], e(a))));
-            }
+            let e = |a: usize| &s.half[j * plane + (4 * ty + a) * block..][..block];
+            let v = |i: usize| ((i * 6 + j) * cols + first + ty * tw) * c;
+            let out = windows(&mut s.v, [0, 1, 2, 3, 4, 5].map(v), block);
+            input_transform(out, [0, 1, 2, 3, 4, 5].map(e));
         }
     }
 }
@@ -154,13 +210,13 @@ fn transform_output(
     for ty in 0..th {
         // P[i][j] = (Aᵀ m)[i][j] for this row of tiles: 4 x 6 vectors of `tiles_w · out`.
         for j in 0..6 {
-            for (i, a_i) in A_T.iter().enumerate() {
-                let m = |a: usize| &s.m[((a * 6 + j) * cols + first + ty * tw) * k..][..block];
-                combine(
-                    &mut s.half[(i * 6 + j) * block..][..block],
-                    (0..6).map(|a| (a_i[a], m(a))),
-                );
-            }
+            let m = |a: usize| &s.m[((a * 6 + j) * cols + first + ty * tw) * k..][..block];
+            let out = windows(
+                &mut s.half,
+                [0, 1, 2, 3].map(|i| (i * 6 + j) * block),
+                block,
+            );
+            output_transform(out, [0, 1, 2, 3, 4, 5].map(m));
         }
         for i in 0..4 {
             let y = 4 * ty + i;
@@ -169,13 +225,17 @@ fn transform_output(
             }
             let row = &mut s.out[y * ow * k..][..ow * k];
             for t in 0..tw {
-                for (jj, a_jj) in A_T.iter().enumerate() {
-                    let x = 4 * t + jj;
-                    if x >= ow {
-                        break;
-                    }
-                    let p = |j: usize| &s.half[(i * 6 + j) * block + t * k..][..k];
-                    combine(&mut row[x * k..][..k], (0..6).map(|j| (a_jj[j], p(j))));
+                let p = |j: usize| &s.half[(i * 6 + j) * block + t * k..][..k];
+                // The tile's outputs inside the image: four, or fewer at its right edge.
+                let inside = (ow - 4 * t).min(4);
+                if inside == 4 {
+                    let out = windows(row, [0, 1, 2, 3].map(|jj| (4 * t + jj) * k), k);
+                    output_transform(out, [0, 1, 2, 3, 4, 5].map(p));
+                    continue;
+                }
+                for (jj, a_jj) in A_T.iter().enumerate().take(inside) {
+                    let out = &mut row[(4 * t + jj) * k..][..k];
+                    combine(out, (0..6).map(|j| (a_jj[j], p(j))));
                 }
             }
         }
@@ -249,6 +309,38 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
 mod tests {
     use super::super::winograd::tests::check_shapes;
     use super::*;
+
+    /// `Bᵀ`: the input transform.
+    const B_T: [[f32; 6]; 6] = [
+        [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+        [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+        [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+        [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+        [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ];
+    /// Each transform applied to the unit vectors gives its matrix's columns.
+    #[test]
+    fn the_fused_transforms_are_the_matrices() {
+        let unit = |b: usize| [0, 1, 2, 3, 4, 5].map(|i| [if i == b { 1.0f32 } else { 0.0 }]);
+        for b in 0..6 {
+            let d = unit(b);
+            let mut out = [[f32::NAN]; 6];
+            let [o0, o1, o2, o3, o4, o5] = &mut out;
+            input_transform(
+                [o0, o1, o2, o3, o4, o5].map(|o| &mut o[..]),
+                d.each_ref().map(|d| &d[..]),
+            );
+            assert_eq!(out.map(|o| o[0]), B_T.map(|row| row[b]), "Bᵀ's column {b}");
+            let mut out = [[f32::NAN]; 4];
+            let [o0, o1, o2, o3] = &mut out;
+            output_transform(
+                [o0, o1, o2, o3].map(|o| &mut o[..]),
+                d.each_ref().map(|d| &d[..]),
+            );
+            assert_eq!(out.map(|o| o[0]), A_T.map(|row| row[b]), "Aᵀ's column {b}");
+        }
+    }
 
     #[test]
     fn equals_the_definition_on_odd_shapes() {

@@ -6,6 +6,7 @@ use burn::tensor::module::{batch_norm_train, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use resnet_kernels as kernels;
+use resnet_kernels::algorithm::{self, ConvAlgorithm};
 
 /// Largest difference relative to the largest magnitude of `expected`.
 fn relative_error(actual: Tensor<4>, expected: Tensor<4>) -> f32 {
@@ -36,7 +37,7 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
 }
 
 /// (batch, in, out, side, kernel, stride, groups)
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 19] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
     (4, 16, 16, 32, 3, 1, 1),    // CIFAR stage 1
     (3, 16, 32, 32, 3, 2, 1),    // CIFAR stage change
     (1, 3, 16, 32, 3, 1, 1),     // stem, batch 1
@@ -58,6 +59,8 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 19] = [
     (3, 64, 64, 29, 3, 1, 1),  // an odd side (a partial last tile)
     (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16 (direct weight gradient)
     (32, 64, 64, 8, 3, 1, 1),  // CIFAR's last stage, 512 tiles in 8 groups of 4 images
+    // F(4x4, 3x3) (without AVX-512: >= 64 channels, outputs >= 32x32), an odd side.
+    (2, 64, 80, 33, 3, 1, 1),
 ];
 
 #[test]
@@ -65,9 +68,43 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
     let device = Device::flex().autodiff();
     assert!(kernels::runs_on_flex(&device));
     for (batch, cin, cout, side, kernel, stride, groups) in CASES {
+        // The stride-1 3x3 convolutions by every algorithm, whatever this processor's rule.
+        let algorithms: &[ConvAlgorithm] = match (kernel, stride, groups) {
+            (3, 1, 1) => &[
+                ConvAlgorithm::Measured,
+                ConvAlgorithm::Direct,
+                ConvAlgorithm::Winograd,
+                ConvAlgorithm::Winograd4x4,
+            ],
+            _ => &[ConvAlgorithm::Measured],
+        };
+        for &algorithm in algorithms {
+            algorithm::with(algorithm, || {
+                check_convolution(&device, (batch, cin, cout, side, kernel, stride, groups))
+            });
+        }
+    }
+}
+
+/// One case of [`CASES`]: output, input gradient and weight gradient against burn's.
+fn check_convolution(
+    device: &Device,
+    (batch, cin, cout, side, kernel, stride, groups): (
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+    ),
+) {
+    {
+        let device = device.clone();
         let padding = kernel / 2;
         let case = format!(
-            "batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}, {groups} groups"
+            "batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}, {groups} groups, {:?}",
+            algorithm::current()
         );
         let x = Tensor::<4>::random(
             [batch, cin, side, side],
