@@ -331,10 +331,56 @@ const WIDE: usize = 512;
 /// `[batch, in, h, w]`, `weight` `[out, in, 3, 3]`; returns `[batch, out, oh, ow]` with
 /// `epilogue` applied.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
+    forward_by(&F2X2, g, x, weight, epilogue)
+}
+
+/// What differs between F(2x2, 3x3) and F(4x4, 3x3) ([`super::winograd4`]): the output tile,
+/// how wide to make the products, the three transforms.
+pub(super) struct Minimal {
+    /// The side `m` of an output tile (an input tile is `m + 2`): `(m + 2)²` products.
+    pub m: usize,
+    /// Tiles to aim for in each product (several images side by side).
+    pub wide: usize,
+    /// `U = G g Gᵀ`: `[(m + 2)²][out][in]`.
+    pub transform_weights: fn(&Geometry, &[f32]) -> Vec<f32>,
+    /// `V = Bᵀ d B` of one image's tiles into `s.v` (`[(m + 2)²][cols][in]`) from row `first`.
+    pub transform_input: fn(&Geometry, &[f32], &mut Scratch, usize, usize),
+    /// `Y = Aᵀ m A` of one image's tiles (`s.m`, `[(m + 2)²][cols][out]`, from row `first`) into
+    /// its output, with the epilogue and this image's shortcut.
+    #[allow(clippy::type_complexity)]
+    pub transform_output: fn(
+        &Geometry,
+        &mut Scratch,
+        usize,
+        usize,
+        &mut [MaybeUninit<f32>],
+        &Epilogue,
+        Option<&[f32]>,
+    ),
+}
+
+/// F(2x2, 3x3)'s parts.
+const F2X2: Minimal = Minimal {
+    m: 2,
+    wide: WIDE,
+    transform_weights,
+    transform_input,
+    transform_output,
+};
+
+/// The forward convolution by `f`, for a convolution that [`fits`]: `x` is `[batch, in, h, w]`,
+/// `weight` `[out, in, 3, 3]`; returns `[batch, out, oh, ow]` with `epilogue` applied.
+pub(super) fn forward_by(
+    f: &Minimal,
+    g: &Geometry,
+    x: &[f32],
+    weight: &[f32],
+    epilogue: Epilogue,
+) -> Vec<f32> {
     assert!(fits(g), "not a Winograd convolution: {g:?}");
     let (cin, cout) = (g.in_channels, g.out_channels);
-    let [th, tw] = tiles(g);
-    let t_len = th * tw;
+    let products = (f.m + 2) * (f.m + 2);
+    let t_len: usize = g.output().iter().map(|side| side.div_ceil(f.m)).product();
     let image = cout * g.out_pixels();
     let in_image = cin * g.input[0] * g.input[1];
     assert_eq!(
@@ -353,14 +399,14 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
         residual.is_none_or(|r| r.len() == g.batch * image),
         "residual size"
     );
-    let u = transform_weights(g, weight);
-    // Images in chunks, one chunk's tiles side by side in each product: sixteen products of
-    // `[out, in] x [in, chunk x tiles]`, wide enough for gemm to run at speed when an image
-    // has few tiles (CIFAR's last stage: 16), while the chunks still feed every thread.
     if g.batch == 0 {
         return Vec::new();
     }
-    let chunk = (WIDE / t_len).clamp(1, g.batch.div_ceil(rayon::current_num_threads()));
+    let u = (f.transform_weights)(g, weight);
+    // Images in chunks, one chunk's tiles side by side in each product: `(m + 2)²` products of
+    // `[out, in] x [in, chunk x tiles]`, wide enough for gemm to run at speed when an image
+    // has few tiles (CIFAR's last stage: 16 of 2x2), while the chunks still feed every thread.
+    let chunk = (f.wide / t_len).clamp(1, g.batch.div_ceil(rayon::current_num_threads()));
     let mut y = uninit(g.batch * image);
     y.par_chunks_mut(chunk * image)
         .zip(x.par_chunks(chunk * in_image))
@@ -369,12 +415,12 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
             let images = x_k.len() / in_image;
             let cols = images * t_len;
             SCRATCH.with_borrow_mut(|s| {
-                s.v.resize(16 * cols * cin, 0.0);
-                s.m.resize(16 * cols * cout, 0.0);
+                s.v.resize(products * cols * cin, 0.0);
+                s.m.resize(products * cols * cout, 0.0);
                 for (i, x_n) in x_k.chunks_exact(in_image).enumerate() {
-                    transform_input(g, x_n, s, cols, i * t_len);
+                    (f.transform_input)(g, x_n, s, cols, i * t_len);
                 }
-                for xi in 0..16 {
+                for xi in 0..products {
                     let u_xi = &u[xi * cout * cin..][..cout * cin];
                     let v_xi = &s.v[xi * cols * cin..][..cols * cin];
                     let m_xi = &mut s.m[xi * cols * cout..][..cols * cout];
@@ -383,12 +429,12 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> V
                 for (i, y_n) in y_k.chunks_exact_mut(image).enumerate() {
                     let n = k * chunk + i;
                     let residual_n = residual.map(|r| &r[n * image..(n + 1) * image]);
-                    transform_output(g, s, cols, i * t_len, y_n, &epilogue, residual_n);
+                    (f.transform_output)(g, s, cols, i * t_len, y_n, &epilogue, residual_n);
                 }
             });
         });
     // SAFETY: `transform_output` wrote every output element of every image: the tiles cover
-    // the output (`tiles` rounds up), and each tile writes its elements inside it.
+    // the output (their count rounds up), and `write_output` writes every element of `y_n`.
     unsafe { assume_init(y) }
 }
 
@@ -575,8 +621,17 @@ pub(super) mod tests {
 
     #[test]
     fn equals_the_definition_on_odd_shapes() {
-        // Odd sizes (a partial last tile), channels not multiples of 8, batch 1, the 8x8 last
-        // CIFAR stage, padding 0, 1 and 2 (the input gradient of padding 0 convolves with 2).
+        check_odd_shapes(forward, 2e-6);
+    }
+
+    /// `forward` against [`reference`] on odd shapes: sizes not multiples of the tile (partial
+    /// last tiles), channels not multiples of 8, batch 1, the 8x8 last CIFAR stage, padding 0,
+    /// 1 and 2 (the input gradient of padding 0 convolves with 2); on 1 and 2 threads (chunks
+    /// of several images, tiles of image i at columns i x tiles, and a short last chunk).
+    pub(in super::super) fn check_odd_shapes(
+        forward: fn(&Geometry, &[f32], &[f32], Epilogue) -> Vec<f32>,
+        per_term: f64,
+    ) {
         let shapes = [
             (1, 8, [7, 7], 5, 1),
             (2, 13, [9, 6], 11, 1),
@@ -585,21 +640,20 @@ pub(super) mod tests {
             (1, 9, [6, 5], 7, 2),
             (2, 64, [8, 8], 64, 1),
             (5, 9, [6, 7], 4, 1),
+            (5, 9, [11, 10], 4, 1),
         ];
-        // On 1 and 2 threads: chunks of several images (tiles of image i at columns
-        // i x tiles), and a short last chunk (5 images in chunks of 3).
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| check_shapes(&shapes, forward, 2e-6));
+            pool.install(|| check_shapes(&shapes, forward, per_term));
         }
     }
 
     /// `forward` against [`reference`] on each `(batch, in, input, out, padding)`, with and
     /// without ReLU, within `per_term` times the number of products summed (`9 · in`).
-    pub(in super::super) fn check_shapes(
+    fn check_shapes(
         shapes: &[(usize, usize, [usize; 2], usize, usize)],
         forward: fn(&Geometry, &[f32], &[f32], Epilogue) -> Vec<f32>,
         per_term: f64,
