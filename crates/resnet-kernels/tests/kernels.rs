@@ -53,8 +53,9 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
     (1, 256, 256, 7, 3, 2, 32),  // ... batch 1
     (2, 24, 24, 11, 3, 1, 24),   // depthwise (groups = channels)
     (3, 12, 18, 9, 3, 2, 6),     // 2 channels in, 3 out per group, stride 2
-    // Winograd F(2x2, 3x3) (>= 32 input channels, >= 512 tiles in the batch), the input
-    // gradient too, and the weight gradient where >= 64 input channels, <= 256 tiles an image:
+    // Winograd F(2x2, 3x3) (>= 32 input channels, 16 without AVX-512; >= 512 tiles in the
+    // batch), the input gradient too, and the weight gradient where >= 64 input channels, <= 256
+    // tiles an image:
     (11, 64, 64, 14, 3, 1, 1), // ResNet-50's channels, 539 tiles
     (3, 64, 64, 29, 3, 1, 1),  // an odd side (a partial last tile)
     (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16 (direct weight gradient)
