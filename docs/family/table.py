@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = [
     ("plain-56", "docs/degradation/12000-iterations/plain56"),
     ("ResNet-56", "docs/degradation/12000-iterations/resnet56"),
+    # The baselines re-run on this kernel and machine, for their weights (Fig. 7).
+    ("plain-56, re-run", "docs/family/plain56"),
+    ("ResNet-56, re-run", "docs/family/resnet56"),
     ("pre-activation ResNet-56", "docs/family/preact-resnet56"),
     ("highway-56 (gates, bias -2)", "docs/family/highway56"),
     ("ResNet-56, stochastic depth p_L = 0.5", "docs/family/resnet56-sd0.5"),
@@ -54,13 +57,18 @@ def main():
             print(f"| {label} | | not started | | | | |")
             continue
         rows = list(csv.DictReader((run / "metrics.csv").open()))
+        if not rows:
+            print(f"| {label} | | started, no iterations logged | | | | |")
+            continue
         last = rows[-1]
         reached = int(last["iteration"])
         recent = [float(r["train_error"]) for r in rows if int(r["iteration"]) > reached - 1000]
         evaluated = [r for r in rows if r["test_error"]]
         arch = json.loads((run / "run.json").read_text())["arch"]
+        if arch not in params:
+            sys.exit(f"{run}: network {arch!r} is not among `resnet models`")
         status = "" if reached >= ITERATIONS else f" (at {reached:,} of {ITERATIONS:,})"
-        print(f"| {label}{status} | {params.get(arch, 0) / 1e6:.2f} M "
+        print(f"| {label}{status} | {params[arch] / 1e6:.2f} M "
               f"| {percent(sum(recent) / len(recent))} | {percent(error_of(run / 'eval-train.json'))} "
               f"| {percent(float(evaluated[-1]['test_error']) if evaluated else None)} "
               f"| {percent(error_of(run / 'eval-test.json'))} "

@@ -1,11 +1,12 @@
 //! Which algorithm computes the stride-1 3x3 convolutions on flex: the direct kernel (im2col +
-//! gemm, the same sums as PyTorch's), Winograd's F(2x2, 3x3) (2.25x fewer multiplies, a few
-//! more roundings), or the measured rule that picks per layer.
+//! gemm, the same sums as PyTorch's), Winograd's F(2x2, 3x3) or F(4x4, 3x3) (2.25x or 4x fewer
+//! multiplies, a few more roundings), or the measured rule that picks per layer.
 //!
 //! The process-wide choice is the `RESNET_CONV` environment variable (`direct`, `winograd`,
-//! `winograd4x4`, anything else or unset: the rule), read once, at the first convolution; [`with`] overrides it
-//! on one thread for the length of a closure, as PyTorch's `torch.backends.cudnn.flags(...)`
-//! context does for cuDNN. The two give the same function up to rounding, but a network's
+//! `winograd4x4`, anything else or unset: the rule), read once, at the first convolution;
+//! [`with`] overrides it on one thread for the length of a closure, as PyTorch's
+//! `torch.backends.cudnn.flags(...)` context does for cuDNN. They all give the same function
+//! up to rounding, but a network's
 //! *gradient* is not continuous: wherever a ReLU's input is within rounding of zero, which side
 //! it falls on changes every gradient computed through it. A training step is indifferent to
 //! that; a test that compares one step's gradients with PyTorch's to 1e-3 is not, and runs on
@@ -18,8 +19,9 @@ use std::sync::OnceLock;
 /// backends, are unaffected).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvAlgorithm {
-    /// Per layer, whichever was measured faster (`docs/profile.md`): Winograd for the larger
-    /// channel counts, the direct kernel elsewhere. The default.
+    /// Per layer, whichever was measured faster on this kind of processor (`docs/profile.md`):
+    /// Winograd for enough channels and tiles, the direct kernel for the rest (strided, 1x1,
+    /// grouped, small batches). The default.
     Measured,
     /// The direct kernel everywhere (`RESNET_CONV=direct`): the same sums as PyTorch's, in
     /// another order.
@@ -28,7 +30,7 @@ pub enum ConvAlgorithm {
     Winograd,
     /// Winograd's F(4x4, 3x3) for the forward pass and input gradient wherever it can compute
     /// the convolution, F(2x2, 3x3) for the weight gradient (`RESNET_CONV=winograd4x4`): 4x
-    /// fewer multiplies, ten times F(2x2, 3x3)'s rounding.
+    /// fewer multiplies, larger transform coefficients (up to 8).
     Winograd4x4,
 }
 
@@ -43,7 +45,8 @@ pub fn current() -> ConvAlgorithm {
 
 /// Runs `f` with the stride-1 3x3 convolutions computed by `algorithm` on this thread (the
 /// convolutions `f` calls, forward and backward, when they run on this thread: burn's
-/// autodiff does). The previous choice is restored afterwards, also when `f` panics.
+/// autodiff does). The previous choice is restored afterwards, also when `f` panics. A rayon
+/// worker that, inside `f`, steals an unrelated job runs that job under `algorithm` too.
 ///
 /// ```
 /// use resnet_kernels::algorithm::{self, ConvAlgorithm};

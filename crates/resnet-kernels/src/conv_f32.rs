@@ -24,7 +24,8 @@ use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use super::buffer::{as_uninit, assume_init, uninit};
-use super::{winograd, winograd4};
+use super::winograd::{self, Tile};
+use super::winograd4;
 
 /// Shape of one convolution: square kernel, the same stride and zero padding on both axes, no
 /// dilation (every convolution of the paper), channels in `groups` groups (1: none).
@@ -403,8 +404,8 @@ pub struct Epilogue<'a> {
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {
     g.check(Some(x), Some(weight), None);
     match winograd::chosen(g) {
-        Some(2) => return winograd::forward(g, x, weight, epilogue),
-        Some(_) => return winograd4::forward(g, x, weight, epilogue),
+        Some(Tile::F2x2) => return winograd::forward(g, x, weight, epilogue),
+        Some(Tile::F4x4) => return winograd4::forward(g, x, weight, epilogue),
         None => {}
     }
     let Epilogue {

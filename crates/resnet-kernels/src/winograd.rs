@@ -13,8 +13,8 @@
 //!
 //! In f32 the transforms add a few roundings: results differ from the direct convolution's by
 //! about 1e-6 of the inputs' scale (`tests` bound it against a float64 reference).
-//! Used where measured faster ([`applies`]); `RESNET_CONV=direct` or `=winograd` overrides
-//! ([`chosen`]).
+//! Used where measured faster ([`applies`]); `RESNET_CONV` or
+//! [`algorithm::with`](crate::algorithm::with) overrides ([`chosen`]).
 
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -29,18 +29,26 @@ use super::conv_f32::{Epilogue, Geometry, product_nt, product_tn};
 use super::transpose::transpose;
 use super::winograd4;
 
-/// The output tile of the minimal filtering that computes this convolution's forward pass
-/// (and, at stride 1, its input gradient), if one does: 2 for F(2x2, 3x3) (this module), 4 for
-/// F(4x4, 3x3) ([`super::winograd4`]). As the thread's [`ConvAlgorithm`] says (`RESNET_CONV` or
+/// A minimal filtering algorithm for the 3x3 convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tile {
+    /// F(2x2, 3x3) (this module).
+    F2x2,
+    /// F(4x4, 3x3) ([`super::winograd4`]).
+    F4x4,
+}
+
+/// The minimal filtering that computes this convolution's forward pass (and, at stride 1, its
+/// input gradient), if one does: as the thread's [`ConvAlgorithm`] says (`RESNET_CONV` or
 /// [`algorithm::with`](crate::algorithm::with)); for [`ConvAlgorithm::Measured`], F(4x4, 3x3)
 /// where [`winograd4::applies`], else F(2x2, 3x3) where it [`applies`].
-pub fn chosen(g: &Geometry) -> Option<usize> {
+pub fn chosen(g: &Geometry) -> Option<Tile> {
     match algorithm::current() {
-        ConvAlgorithm::Measured if winograd4::applies(g) => Some(4),
-        ConvAlgorithm::Measured => applies(g).then_some(2),
+        ConvAlgorithm::Measured if winograd4::applies(g) => Some(Tile::F4x4),
+        ConvAlgorithm::Measured => applies(g).then_some(Tile::F2x2),
         ConvAlgorithm::Direct => None,
-        ConvAlgorithm::Winograd => fits(g).then_some(2),
-        ConvAlgorithm::Winograd4x4 => fits(g).then_some(4),
+        ConvAlgorithm::Winograd => fits(g).then_some(Tile::F2x2),
+        ConvAlgorithm::Winograd4x4 => fits(g).then_some(Tile::F4x4),
     }
 }
 
@@ -76,17 +84,22 @@ pub fn applies(g: &Geometry) -> bool {
 /// The fewest input channels for which F(2x2, 3x3) pays on this processor: 16 with AVX2's
 /// gemm (CIFAR's 16-channel stage 1.13x, whole ResNet-20/56 training steps 1.06-1.19x over
 /// the rule from 32 channels), 32 with AVX-512's, whose multiplies are cheap enough that the
-/// transforms of a 16-channel layer do not pay for the ones saved (0.75x). docs/profile.md.
+/// transforms of a 16-channel layer do not pay for the ones saved (0.75x), and 32 on the
+/// processors not measured (docs/profile.md).
 fn min_channels() -> usize {
-    if avx512() { 32 } else { 16 }
+    if avx2_only() { 16 } else { 32 }
 }
 
-/// Whether gemm runs its AVX-512 kernels here (and the rules measured on that machine apply).
-pub(super) fn avx512() -> bool {
-    static AVX512: OnceLock<bool> = OnceLock::new();
-    *AVX512.get_or_init(|| {
+/// Whether gemm runs its AVX2 + FMA kernels here, not AVX-512's: the machine the rules for
+/// 16 channels and for F(4x4, 3x3) were measured on.
+pub(super) fn avx2_only() -> bool {
+    static AVX2_ONLY: OnceLock<bool> = OnceLock::new();
+    *AVX2_ONLY.get_or_init(|| {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && !std::arch::is_x86_feature_detected!("avx512f")
+        {
             return true;
         }
         false
@@ -145,7 +158,8 @@ fn transform_weights(g: &Geometry, weight: &[f32]) -> Vec<f32> {
 pub(super) struct Scratch {
     /// The image, zero-padded, channels innermost: `[2·tiles_h + 2][2·tiles_w + 2][in]`.
     pub(super) padded: Vec<f32>,
-    /// `d B` of every padded row: `[4][rows][tiles_w][in]` (or `Aᵀ m`'s rows, for the output).
+    /// `d B` of every padded row: `[α][rows][tiles_w][in]` for tiles of side α (4, or 6 for
+    /// F(4x4, 3x3)), or `Aᵀ m`'s rows, for the output.
     pub(super) half: Vec<f32>,
     /// One image's output, channels innermost: `[oh][ow][out]`.
     pub(super) out: Vec<f32>,

@@ -15,9 +15,7 @@
 use std::mem::MaybeUninit;
 
 use super::conv_f32::{Epilogue, Geometry};
-use super::winograd::{
-    Minimal, Scratch, avx512, channels_innermost, fits, forward_by, write_output,
-};
+use super::winograd::{Minimal, Scratch, avx2_only, channels_innermost, forward_by, write_output};
 
 /// `G`: the weights' transform.
 const G: [[f32; 3]; 6] = [
@@ -38,15 +36,17 @@ const A_T: [[f32; 6]; 4] = [
 ];
 
 /// Whether F(4x4, 3x3) computes this convolution's forward pass (and input gradient) under the
-/// measured rule: it [`fits`], on a processor without AVX-512 (not measured with AVX-512's
-/// gemm), with at least 64 input channels and outputs of at least 32x32. Measured (`cargo bench
-/// -p resnet-kernels --bench conv_layers`, docs/profile.md, against F(2x2, 3x3)): faster on
-/// ResNet-50's 56x56x64 layers at batch 16 (1.2-1.7x) and WRN-28-10's 32x32x160 (1.3-1.5x);
-/// level at 28x28x128 and at CIFAR's 16x16x32; slower with 16 channels, on 8x8 images and on
-/// ResNet-50's 14x14 and 7x7 layers at batch 16 (too few tiles for wide products).
+/// measured rule: F(2x2, 3x3) [`applies`](super::winograd::applies) (enough tiles in the batch),
+/// on a processor with AVX2 and without AVX-512 (not measured elsewhere), with at least 64
+/// input channels and outputs of at least 32x32. Measured (`cargo bench -p resnet-kernels
+/// --bench conv_layers`, docs/profile.md, against F(2x2, 3x3)): faster on WRN-28-10's
+/// 32x32x160 (1.3-1.5x) and on ResNet-50's 56x56x64 layers at batch 16 in three rounds of four
+/// (12.3 ms against 15.3-20.6); level at 28x28x128 and at CIFAR's 16x16x32; slower with 16
+/// channels, on 8x8 images and on ResNet-50's 14x14 and 7x7 layers at batch 16 (too few tiles
+/// for wide products).
 pub fn applies(g: &Geometry) -> bool {
     let [oh, ow] = g.output();
-    fits(g) && !avx512() && g.in_channels >= 64 && oh.min(ow) >= 32
+    super::winograd::applies(g) && avx2_only() && g.in_channels >= 64 && oh.min(ow) >= 32
 }
 
 /// Tiles to aim for in each product (several images side by side).
@@ -242,7 +242,7 @@ fn transform_output(
     write_output(g, s, y_n, epilogue, residual_n);
 }
 
-/// The forward convolution by F(4x4, 3x3), for a convolution that [`fits`]: `x` is
+/// The forward convolution by F(4x4, 3x3), for a convolution that [`fits`](super::winograd::fits): `x` is
 /// `[batch, in, h, w]`, `weight` `[out, in, 3, 3]`; returns `[batch, out, oh, ow]` with
 /// `epilogue` applied.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], epilogue: Epilogue) -> Vec<f32> {

@@ -37,7 +37,9 @@ fn fixed_normal(dims: [usize; 4], mean: f32, std: f32, seed: u64, device: &Devic
 }
 
 /// (batch, in, out, side, kernel, stride, groups)
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
+type Case = (usize, usize, usize, usize, usize, usize, usize);
+
+const CASES: [Case; 20] = [
     (4, 16, 16, 32, 3, 1, 1),    // CIFAR stage 1
     (3, 16, 32, 32, 3, 2, 1),    // CIFAR stage change
     (1, 3, 16, 32, 3, 1, 1),     // stem, batch 1
@@ -60,7 +62,7 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
     (3, 64, 64, 29, 3, 1, 1),  // an odd side (a partial last tile)
     (1, 72, 96, 47, 3, 1, 1),  // batch 1, channels not multiples of 16 (direct weight gradient)
     (32, 64, 64, 8, 3, 1, 1),  // CIFAR's last stage, 512 tiles in 8 groups of 4 images
-    // F(4x4, 3x3) (without AVX-512: >= 64 channels, outputs >= 32x32), an odd side.
+    // F(4x4, 3x3) (AVX2 without AVX-512: >= 64 channels, outputs >= 32x32), an odd side.
     (2, 64, 80, 33, 3, 1, 1),
 ];
 
@@ -68,7 +70,8 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
 fn flex_convolution_equals_burns_forward_and_gradients() {
     let device = Device::flex().autodiff();
     assert!(kernels::runs_on_flex(&device));
-    for (batch, cin, cout, side, kernel, stride, groups) in CASES {
+    for case in CASES {
+        let (_, _, _, _, kernel, stride, groups) = case;
         // The stride-1 3x3 convolutions by every algorithm, whatever this processor's rule.
         let algorithms: &[ConvAlgorithm] = match (kernel, stride, groups) {
             (3, 1, 1) => &[
@@ -80,77 +83,63 @@ fn flex_convolution_equals_burns_forward_and_gradients() {
             _ => &[ConvAlgorithm::Measured],
         };
         for &algorithm in algorithms {
-            algorithm::with(algorithm, || {
-                check_convolution(&device, (batch, cin, cout, side, kernel, stride, groups))
-            });
+            algorithm::with(algorithm, || check_convolution(&device, case));
         }
     }
 }
 
-/// One case of [`CASES`]: output, input gradient and weight gradient against burn's.
-fn check_convolution(
-    device: &Device,
-    (batch, cin, cout, side, kernel, stride, groups): (
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-    ),
-) {
-    {
-        let device = device.clone();
-        let padding = kernel / 2;
-        let case = format!(
-            "batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}, {groups} groups, {:?}",
-            algorithm::current()
+/// One case of [`CASES`], under the thread's algorithm: output, input gradient and weight
+/// gradient against burn's.
+fn check_convolution(device: &Device, case: Case) {
+    let (batch, cin, cout, side, kernel, stride, groups) = case;
+    let padding = kernel / 2;
+    let case = format!(
+        "batch {batch}, {cin}->{cout}, {side}x{side}, k{kernel} s{stride}, {groups} groups, {:?}",
+        algorithm::current()
+    );
+    let x = Tensor::<4>::random(
+        [batch, cin, side, side],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let w = Tensor::<4>::random(
+        [cout, cin / groups, kernel, kernel],
+        Distribution::Normal(0.0, 0.3),
+        device,
+    );
+    let [oh, ow] = [side; 2].map(|s| (s + 2 * padding - kernel) / stride + 1);
+    // A loss whose gradient differs at every output element.
+    let loss_weights = Tensor::<4>::random(
+        [batch, cout, oh, ow],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let run = |custom: bool| {
+        let (x, w) = (
+            x.clone().detach().require_grad(),
+            w.clone().detach().require_grad(),
         );
-        let x = Tensor::<4>::random(
-            [batch, cin, side, side],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let w = Tensor::<4>::random(
-            [cout, cin / groups, kernel, kernel],
-            Distribution::Normal(0.0, 0.3),
-            &device,
-        );
-        let [oh, ow] = [side; 2].map(|s| (s + 2 * padding - kernel) / stride + 1);
-        // A loss whose gradient differs at every output element.
-        let loss_weights = Tensor::<4>::random(
-            [batch, cout, oh, ow],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let run = |custom: bool| {
-            let (x, w) = (
-                x.clone().detach().require_grad(),
-                w.clone().detach().require_grad(),
-            );
-            let y = match custom {
-                true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding, groups),
-                false => {
-                    let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups);
-                    conv2d(x.clone(), w.clone(), None, options)
-                }
-            };
-            let grads = (y.clone() * loss_weights.clone().detach()).sum().backward();
-            let dx = x.grad(&grads).expect("input gradient");
-            let dw = w.grad(&grads).expect("weight gradient");
-            (y.detach(), dx, dw)
+        let y = match custom {
+            true => kernels::conv2d(x.clone(), w.clone(), None, stride, padding, groups),
+            false => {
+                let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], groups);
+                conv2d(x.clone(), w.clone(), None, options)
+            }
         };
-        let (y, dx, dw) = run(true);
-        let (y_ref, dx_ref, dw_ref) = run(false);
-        for (what, a, b) in [
-            ("output", y, y_ref),
-            ("input grad", dx, dx_ref),
-            ("weight grad", dw, dw_ref),
-        ] {
-            let error = relative_error(a, b);
-            assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
-        }
+        let grads = (y.clone() * loss_weights.clone().detach()).sum().backward();
+        let dx = x.grad(&grads).expect("input gradient");
+        let dw = w.grad(&grads).expect("weight gradient");
+        (y.detach(), dx, dw)
+    };
+    let (y, dx, dw) = run(true);
+    let (y_ref, dx_ref, dw_ref) = run(false);
+    for (what, a, b) in [
+        ("output", y, y_ref),
+        ("input grad", dx, dx_ref),
+        ("weight grad", dw, dw_ref),
+    ] {
+        let error = relative_error(a, b);
+        assert!(error < 1e-4, "{case}: {what} differs by {error:e}");
     }
 }
 
