@@ -87,8 +87,20 @@ pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
     }
 }
 
+/// The figures' text face, DejaVu Sans, carried in the program (the `dejavu` crate) and given
+/// to plotters as its `sans-serif`: no fontconfig to build against, no system font to find at
+/// run time, and the same letters on every machine.
+fn register_font() -> Result<(), String> {
+    plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| "the built-in font (DejaVu Sans) could not be read".to_string())
+}
+
 /// Draws `panels` side by side into `stem.png` and `stem.svg`; returns both paths.
 pub fn draw(stem: &Path, panels: &[Panel]) -> Result<[PathBuf; 2], FigureError> {
+    register_font().map_err(|reason| FigureError {
+        path: stem.to_path_buf(),
+        reason,
+    })?;
     let size = (640 * panels.len().max(1) as u32, 480);
     let png = with_extension(stem, "png");
     let svg = with_extension(stem, "svg");
@@ -311,6 +323,33 @@ mod tests {
         let across = visible_segments(&[(0.0, 30.0), (1.0, -10.0)], 0.0, 20.0);
         assert_eq!(across, vec![vec![(0.25, 20.0), (0.75, 0.0)]]);
         assert!(visible_segments(&[(0.0, 30.0), (1.0, 40.0)], 0.0, 20.0).is_empty());
+    }
+
+    #[test]
+    fn text_is_drawn_with_the_built_in_font() {
+        let dir = tempfile::tempdir().unwrap();
+        let panel = Panel {
+            title: "ResNet-20: error".into(),
+            x_label: "iterations".into(),
+            y_label: "error (%)".into(),
+            series: vec![Series {
+                label: Some("resnet20".into()),
+                points: vec![(0.0, 90.0), (100.0, 40.0)],
+                color: 0,
+                stroke: Stroke::Bold,
+            }],
+            y_range: None,
+        };
+        let [png, svg] = draw(&dir.path().join("fig"), &[panel]).unwrap();
+        // The caption's band, above the axes, holds nothing but the caption's glyphs.
+        let image = image::open(&png).unwrap().to_rgb8();
+        let inked = (0..30)
+            .flat_map(|y| (0..image.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y).0.iter().all(|&c| c < 128))
+            .count();
+        assert!(inked > 100, "{inked} dark pixels in the caption's band");
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("ResNet-20: error") && text.contains("iterations"));
     }
 
     #[test]

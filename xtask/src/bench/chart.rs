@@ -9,6 +9,9 @@ use serde_json::Value;
 use super::stats::summaries;
 
 pub(super) fn chart(results: &Value, path: &Path) -> anyhow::Result<()> {
+    // The text face, carried in the program (as resnet-train's figures): no system font needed.
+    plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| anyhow::anyhow!("the built-in font (DejaVu Sans) could not be read"))?;
     let summaries = summaries(results)?;
     // backend -> workload -> images/s
     let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();

@@ -411,7 +411,7 @@ impl Run<'_> {
         observer.finished();
         let model_path = self.dir.join("model.bpk");
         model.valid().save_record(&model_path, &metadata)?;
-        // A figure that cannot be drawn (e.g. no fonts) must not fail a finished run.
+        // A figure that cannot be drawn (e.g. an unwritable file) must not fail a finished run.
         let runs = [(self.config.arch.clone(), rows.clone())];
         if let Err(e) = super::curves::training_curves(&runs, &self.dir.join("curves"), None) {
             observer.warning(&with_causes(&e));
