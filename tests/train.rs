@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_run, check, checkpoint_iteration, resnet, train_args};
+use resnet::kernels::algorithm;
 use resnet::model::ResNetConfig;
 use resnet::model::record::load_record_file;
-use resnet::train::train::read_metrics;
+use resnet::train::train::{read_metrics, read_sessions};
 use resnet_testkit::cifar::write_cifar10;
 use resnet_testkit::module_values;
 
@@ -28,6 +29,7 @@ fn killed_and_resumed(dir: &Path, data: &Path, extra: &str) -> (PathBuf, PathBuf
     for file in [
         "run.json",
         "metrics.csv",
+        "sessions.csv",
         "model.bpk",
         "curves.png",
         "curves.svg",
@@ -59,6 +61,21 @@ fn killed_and_resumed(dir: &Path, data: &Path, extra: &str) -> (PathBuf, PathBuf
 
     let (_, ma) = assert_same_run(&whole, &resumed, &format!("resumed from {killed_at}"));
     assert_eq!(ma.len(), 4);
+    // Each start and resume is a row of sessions.csv: where it began, on what.
+    let began = |run: &Path| -> Vec<u64> {
+        let sessions = read_sessions(run).unwrap();
+        for s in &sessions {
+            assert_eq!(s.conv, algorithm::current().name(), "{s:?}");
+            assert!(s.threads >= 1 && s.device.contains("Flex"), "{s:?}");
+            assert!(
+                s.started_utc.ends_with('Z') && s.started_utc.len() == 20,
+                "{s:?}"
+            );
+        }
+        sessions.iter().map(|s| s.iteration).collect()
+    };
+    assert_eq!(began(&whole), [0]);
+    assert_eq!(began(&resumed), [0, killed_at]);
     println!("{extra}: resumed from iteration {killed_at} of 40: final weights identical");
     (whole, resumed)
 }

@@ -34,6 +34,27 @@ pub enum ConvAlgorithm {
     Winograd4x4,
 }
 
+impl ConvAlgorithm {
+    /// Every algorithm.
+    pub const ALL: [ConvAlgorithm; 4] = [
+        ConvAlgorithm::Measured,
+        ConvAlgorithm::Direct,
+        ConvAlgorithm::Winograd,
+        ConvAlgorithm::Winograd4x4,
+    ];
+
+    /// Its name, which `RESNET_CONV` takes: `measured` (also what any other value, or none,
+    /// gives), `direct`, `winograd`, `winograd4x4`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvAlgorithm::Measured => "measured",
+            ConvAlgorithm::Direct => "direct",
+            ConvAlgorithm::Winograd => "winograd",
+            ConvAlgorithm::Winograd4x4 => "winograd4x4",
+        }
+    }
+}
+
 thread_local! {
     static OVERRIDE: Cell<Option<ConvAlgorithm>> = const { Cell::new(None) };
 }
@@ -68,11 +89,12 @@ pub fn with<R>(algorithm: ConvAlgorithm, f: impl FnOnce() -> R) -> R {
 /// `RESNET_CONV`'s choice, read once.
 fn from_environment() -> ConvAlgorithm {
     static CHOICE: OnceLock<ConvAlgorithm> = OnceLock::new();
-    *CHOICE.get_or_init(|| match std::env::var("RESNET_CONV").as_deref() {
-        Ok("direct") => ConvAlgorithm::Direct,
-        Ok("winograd") => ConvAlgorithm::Winograd,
-        Ok("winograd4x4") => ConvAlgorithm::Winograd4x4,
-        _ => ConvAlgorithm::Measured,
+    *CHOICE.get_or_init(|| {
+        let name = std::env::var("RESNET_CONV").unwrap_or_default();
+        ConvAlgorithm::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name() == name)
+            .unwrap_or(ConvAlgorithm::Measured)
     })
 }
 

@@ -60,7 +60,7 @@ pub fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<(), TrainError>
     write_atomically(path, &bytes)
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> TrainError {
+pub(super) fn csv_error(path: &Path, e: csv::Error) -> TrainError {
     TrainError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),

@@ -4,6 +4,7 @@
 //! A run directory holds:
 //! - `run.json`: network, recipe (after flags and scaling), data source;
 //! - `metrics.csv`: one row per evaluation ([`MetricsRow`]);
+//! - `sessions.csv`: one row per start or resume, with what it ran on ([`Session`]);
 //! - `checkpoint/`: `model.bpk`, `optimizer.bpk`, `state.json`, replaced atomically;
 //! - `model.bpk`: the final network with its metadata (arch, class names, normalisation);
 //! - `curves.png`, `curves.svg`: training curves in the paper's style;
@@ -21,6 +22,7 @@ pub mod observer;
 pub mod recipe;
 pub mod run;
 pub mod schedule;
+pub mod sessions;
 
 pub use config::{InitWeights, RunConfig};
 pub use curves::training_curves;
@@ -30,3 +32,4 @@ pub use metrics::{MetricsRow, read_metrics};
 pub use observer::{RunObserver, Silent, Step};
 pub use recipe::{DataKind, Recipe, Schedule, Warmup};
 pub use run::{Run, RunSummary};
+pub use sessions::{Session, read_sessions};

@@ -34,6 +34,7 @@ use super::metrics::{MetricsRow, percent as pct, read_metrics, write_metrics};
 use super::observer::{RunObserver, Step};
 use super::recipe::{Recipe, Schedule};
 use super::schedule::LrSchedule;
+use super::sessions::{self, Session};
 
 /// A run in a directory.
 pub struct Run<'a> {
@@ -269,6 +270,12 @@ impl Run<'_> {
             recipe.checkpoint_every
         };
         let metadata = metadata(self);
+        let device = format!("{:?}", self.device); // `Device<Flex(Cpu)>`
+        let device = device
+            .strip_prefix("Device<")
+            .and_then(|d| d.strip_suffix('>'))
+            .unwrap_or(&device);
+        sessions::record(&self.dir, Session::now(state.iteration, device))?;
         let device = self.device.clone().autodiff();
         let observer = self.observer;
         observer.started(state.iteration, recipe.iterations);
