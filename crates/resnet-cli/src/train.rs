@@ -42,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present_any = ["resume", "init"])]
     pub arch: Option<String>,
     /// Fine-tune: start from these weights, a name of `resnet weights` (downloaded on first
-    /// use), the built-in `resnet20.cifar10-30ep`, a file (PyTorch checkpoint or burn
+    /// use), the built-in `resnet20.cifar10-64k`, a file (PyTorch checkpoint or burn
     /// record), or a training run's directory. The classifier is replaced when the data has
     /// other classes; inputs are normalised as the weights were trained (their preset's mean
     /// and std).

@@ -90,10 +90,21 @@ fn print(args: &WeightsArgs, rows: &[Row], out: &mut impl Write) -> std::io::Res
             if row.cached.is_some() { "yes" } else { "no" },
         )?;
     }
+    let trained = embedded::training().map_or(String::new(), |t| {
+        format!(
+            ": {}, trained by this project with the paper's CIFAR recipe ({} iterations of \
+             batch 128; {}), {:.2}% CIFAR-10 test accuracy, {:.1} hours of wall time on a CPU",
+            embedded::ARCH,
+            t.iterations,
+            embedded::RUN,
+            t.test_accuracy,
+            t.wall_seconds / 3600.0
+        )
+    });
     writeln!(
         out,
-        "\nBuilt in (no download): {} (the default of `resnet classify`). Accuracies are the \
-         publishers' (ImageNet-1k val, single crop; CIFAR-10 test). Cache: {}",
+        "\nBuilt in (no download), the default of `resnet classify`: {}{trained}. Accuracies \
+         above are the publishers' (ImageNet-1k val, single crop; CIFAR-10 test). Cache: {}",
         embedded::NAME,
         cache_dir().display()
     )?;

@@ -44,7 +44,7 @@ fn a_torchvision_checkpoint_classifies_photos_as_its_logits_say() {
 }
 
 #[test]
-fn the_built_in_resnet20_ranks_cat_high_for_the_cat() {
+fn the_built_in_resnet20_ranks_cat_first_for_the_cat() {
     let Some(images) = shared("fixtures/images") else {
         return;
     };
@@ -61,9 +61,9 @@ fn the_built_in_resnet20_ranks_cat_high_for_the_cat() {
     assert_eq!(classifier.preset().crop, 32);
     let top = classifier.classify(&decode(&images.join("chelsea.jpg")).unwrap(), 3);
     println!("built-in ResNet-20 on chelsea.jpg: {top:?}");
-    // CIFAR-10's hardest pair is cat and dog: the 84%-accurate network ranks cat first or
-    // second.
-    assert!(top[..2].iter().any(|p| p.label == "cat"), "{top:?}");
+    // The full recipe's network (87.8% on the shared test set) ranks cat first; the 30-epoch
+    // one it replaced (84%) ranked it second, after dog (CIFAR-10's hardest pair).
+    assert_eq!(top[0].label, "cat", "{top:?}");
     // The record was written into the cache once, whole.
     let written: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
     assert_eq!(written.len(), 1);
