@@ -5,6 +5,7 @@ use std::io::Write;
 use resnet_model::zoo;
 use resnet_pretrained::cache::cache_dir;
 use resnet_pretrained::{PUBLISHED, PublishedWeights, embedded};
+use resnet_train::train::{MetricsRow, parse_metrics};
 use serde::Serialize;
 
 /// Arguments of `resnet weights`.
@@ -90,15 +91,15 @@ fn print(args: &WeightsArgs, rows: &[Row], out: &mut impl Write) -> std::io::Res
             if row.cached.is_some() { "yes" } else { "no" },
         )?;
     }
-    let trained = embedded::training().map_or(String::new(), |t| {
+    let trained = built_in_training().map_or(String::new(), |last| {
         format!(
             ": {}, trained by this project with the paper's CIFAR recipe ({} iterations of \
-             batch 128; {}), {:.2}% CIFAR-10 test accuracy, {:.1} hours of wall time on a CPU",
+             batch 128; {}), {} CIFAR-10 test accuracy, {:.1} hours of wall time on a CPU",
             embedded::ARCH,
-            t.iterations,
+            last.iteration,
             embedded::RUN,
-            t.test_accuracy,
-            t.wall_seconds / 3600.0
+            percent_correct(last.test_error),
+            last.wall_seconds / 3600.0
         )
     });
     writeln!(
@@ -109,4 +110,33 @@ fn print(args: &WeightsArgs, rows: &[Row], out: &mut impl Write) -> std::io::Res
         cache_dir().display()
     )?;
     Ok(())
+}
+
+/// The built-in network's last evaluation: the last row of its run's `metrics.csv`, compiled
+/// in beside its record (`None` only if that file no longer parses, which a test rules out).
+fn built_in_training() -> Option<MetricsRow> {
+    let path = std::path::Path::new(embedded::RUN).join("metrics.csv");
+    parse_metrics(embedded::METRICS.as_bytes(), &path)
+        .ok()?
+        .pop()
+}
+
+/// An error rate as the accuracy it leaves, in percent (`-` when there is none).
+fn percent_correct(error: Option<f64>) -> String {
+    error.map_or("-".into(), |e| format!("{:.2}%", 100.0 * (1.0 - e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_figures_are_its_runs_last_evaluation() {
+        let last = built_in_training().expect("the built-in metrics.csv parses");
+        assert_eq!(last.iteration, 64_000, "the full recipe, finished");
+        let accuracy = 100.0 * (1.0 - last.test_error.expect("a test evaluation"));
+        assert!((80.0..100.0).contains(&accuracy), "{last:?}");
+        assert!(last.wall_seconds > 3600.0, "{last:?}");
+        assert_eq!(percent_correct(last.test_error), format!("{accuracy:.2}%"));
+    }
 }

@@ -41,8 +41,18 @@ pub fn percent(error: Option<f64>) -> String {
 
 /// Reads a run's `metrics.csv`.
 pub fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| csv_error(path, e))?;
-    reader
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_metrics(&bytes, path)
+}
+
+/// Parses the contents of a `metrics.csv` (`path` names it in errors): what [`read_metrics`]
+/// does once the file is read, and what reads one compiled into a program (the built-in
+/// network's, `resnet_pretrained::embedded::METRICS`).
+pub fn parse_metrics(csv: &[u8], path: &Path) -> Result<Vec<MetricsRow>, TrainError> {
+    csv::Reader::from_reader(csv)
         .deserialize()
         .collect::<Result<Vec<MetricsRow>, _>>()
         .map_err(|e| csv_error(path, e))

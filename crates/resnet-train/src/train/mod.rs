@@ -28,7 +28,7 @@ pub use config::{InitWeights, RunConfig};
 pub use curves::training_curves;
 pub use data::TrainingData;
 pub use error::TrainError;
-pub use metrics::{MetricsRow, read_metrics};
+pub use metrics::{MetricsRow, parse_metrics, read_metrics};
 pub use observer::{RunObserver, Silent, Step};
 pub use recipe::{DataKind, Recipe, Schedule, Warmup};
 pub use run::{Run, RunSummary};
