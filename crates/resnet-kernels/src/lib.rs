@@ -27,6 +27,8 @@ mod conv_f32;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod sigmoid_f32;
+#[cfg(feature = "flex")]
 mod transpose;
 #[cfg(feature = "flex")]
 mod winograd;
@@ -143,6 +145,21 @@ fn output_dims(
             .map(|q| q + 1)
     };
     Some([n, out, side(h)?, side(w)?])
+}
+
+/// The logistic sigmoid `1 / (1 + e^-x)`, element-wise: burn's, or on flex in f32 this crate's
+/// parallel pass (burn's evaluates `expf` element by element on one thread, and again in the
+/// backward pass), tracked with a backward pass that reuses the output.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x.device()) {
+        use burn::backend::Dispatch;
+        use flex::ResNetKernels;
+        return Tensor::from_dispatch(<Dispatch as ResNetKernels>::resnet_sigmoid(
+            x.into_dispatch(),
+        ));
+    }
+    burn::tensor::activation::sigmoid(x)
 }
 
 /// `ReLU(y + residual)`, or `ReLU(y)` without a residual.

@@ -361,3 +361,27 @@ fn untracked_input_gets_no_gradient_and_the_weight_does() {
     let grads_ref = conv2d(x, w_ref.clone(), None, options).sum().backward();
     assert!(relative_error(dw, w_ref.grad(&grads_ref).expect("weight gradient")) < 1e-4);
 }
+
+#[test]
+fn flex_sigmoid_equals_burns_forward_and_gradient() {
+    let device = Device::flex().autodiff();
+    // A gate's pre-activations (wide, to reach the saturated ends), an odd shape, and a
+    // transposed (non-contiguous) view.
+    let x = fixed_normal([3, 5, 7, 9], 0.0, 20.0, 7, &device);
+    for x in [x.clone(), x.swap_dims(1, 3)] {
+        let upstream = fixed_normal(x.dims(), 0.0, 1.0, 8, &device);
+        let (ours, burns) = (x.clone().detach().require_grad(), x.detach().require_grad());
+        let y = kernels::sigmoid(ours.clone());
+        let y_ref = burn::tensor::activation::sigmoid(burns.clone());
+        assert!(relative_error(y.clone(), y_ref.clone()) < 1e-6);
+        let grads = (y * upstream.clone()).sum().backward();
+        let grads_ref = (y_ref * upstream).sum().backward();
+        let (dx, dx_ref) = (ours.grad(&grads), burns.grad(&grads_ref));
+        let error = relative_error(dx.expect("input gradient"), dx_ref.expect("input gradient"));
+        assert!(error < 1e-5, "gradients differ by {error:e}");
+    }
+    // Untracked, and without autodiff.
+    let x = fixed_normal([2, 3, 4, 5], 0.0, 3.0, 9, &Device::flex());
+    let expected = burn::tensor::activation::sigmoid(x.clone());
+    assert!(relative_error(kernels::sigmoid(x), expected) < 1e-6);
+}

@@ -5,6 +5,7 @@
 
 mod batch_norm;
 mod conv;
+mod sigmoid;
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -80,6 +81,9 @@ pub trait ResNetKernels: Backend {
         residual: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The logistic sigmoid, element-wise (a Highway gate's opening).
+    fn resnet_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// A float tensor of `Autodiff<Flex, C>`.
@@ -168,6 +172,10 @@ impl ResNetKernels for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         batch_norm::batch_norm_fused(x, gamma, beta, Some(residual), true, epsilon)
     }
+
+    fn resnet_sigmoid(x: FlexTensor) -> FlexTensor {
+        sigmoid::sigmoid(x)
+    }
 }
 
 impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
@@ -237,5 +245,9 @@ impl<C: CheckpointStrategy> ResNetKernels for Autodiff<Flex, C> {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         batch_norm::batch_norm_tracked::<C>(x, gamma, beta, Some(residual), true, epsilon)
+    }
+
+    fn resnet_sigmoid(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        sigmoid::sigmoid_tracked::<C>(x)
     }
 }
