@@ -1,7 +1,7 @@
 //! The repository's own automation: `cargo xtask <task>`.
 //!
 //! - `cargo xtask ci`: what CI runs, in the same order (format, lints, tests, other backends).
-//! - `cargo xtask bench [--vs-pytorch] [--features ndarray,wgpu] [--only resnet20]`: the
+//! - `cargo xtask bench [--vs-pytorch] [--features ndarray,wgpu] [--only resnet20] [--resume]`: the
 //!   backend benchmarks, with PyTorch interleaved, written to docs/benchmarks.md and a chart.
 //! - `cargo xtask readme [--check]`: regenerate README.md's model table from `resnet models`
 //!   (or fail if it is out of date), so that the figures in the README stay true.
@@ -59,6 +59,10 @@ enum Task {
         /// Rewrite the report from docs/benchmarks.json without measuring.
         #[arg(long)]
         report_only: bool,
+        /// Continue the unfinished whole run kept in docs/benchmarks.partial.json (same
+        /// options, same machine).
+        #[arg(long)]
+        resume: bool,
     },
     /// Regenerate the model table of README.md from `resnet models`.
     Readme {
@@ -86,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             threads,
             python,
             report_only,
+            resume,
         } => bench::run(&bench::Options {
             features,
             only,
@@ -96,6 +101,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             python,
             report_only,
+            resume,
         }),
     }
 }

@@ -21,6 +21,14 @@
 //! minute for it to settle) marks its round, and a workload with a busy round gets no ratio.
 //! A workload whose per-round ratios spread more than [`MAX_SPREAD`] (max / min) gets none
 //! either: its cell says `unstable`.
+//!
+//! # A run in pieces
+//! A whole run takes hours (every workload, PyTorch's three configurations, three rounds, the
+//! slow backends), and needs the machine to itself. After each workload the results so far are
+//! written to [`PARTIAL`] (atomically); `--resume` continues such a run where it stopped, on the
+//! same processor and with the same options (it refuses otherwise), keeping the workloads it
+//! has and their SGEMM ceiling, and the report lists the dates it was measured on. A finished
+//! run deletes the file. Each workload's ratio is measured interleaved within one piece.
 
 mod chart;
 mod machine;
@@ -64,7 +72,12 @@ pub struct Options {
     pub python: String,
     /// Rewrite the report from docs/benchmarks.json without measuring.
     pub report_only: bool,
+    /// Continue the unfinished run in [`PARTIAL`].
+    pub resume: bool,
 }
+
+/// Where an unfinished whole run keeps its results (relative to the workspace root).
+pub const PARTIAL: &str = "docs/benchmarks.partial.json";
 
 pub fn run(options: &Options) -> anyhow::Result<()> {
     let root = root();
@@ -98,6 +111,11 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     std::fs::write(&path, text)?;
     if !options.report_only {
         std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")?;
+        let partial = root.join(PARTIAL);
+        if partial.exists() {
+            std::fs::remove_file(&partial)
+                .with_context(|| format!("deleting {}", partial.display()))?;
+        }
     }
     chart(&results, &docs.join("benchmarks.png"))?;
     chart(&results, &docs.join("benchmarks.svg"))?;
@@ -210,13 +228,39 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         .and_then(|l| l.parse().ok())
         .unwrap_or(0.0);
     eprintln!("load average at the start: {load1:.2} ({cores} cores)");
+    let mut results = json!({
+        "command": command_line(o),
+        "date": today(),
+        "dates": [today()],
+        "cpu": cpu_model(),
+        "cores": cores,
+        "threads": o.threads,
+        "load_average_at_start": load1,
+        "torch": torch,
+        "rounds": o.rounds,
+        "workloads": [],
+    });
+    let partial = (o.only.is_none()).then(|| root().join(PARTIAL));
+    match (&partial, o.resume) {
+        (Some(path), true) => continue_from(&mut results, path)?,
+        (None, true) => bail!("--resume continues a whole run: it takes no --only"),
+        (Some(path), false) if path.exists() => bail!(
+            "{} holds an unfinished run: `--resume` continues it (same options), or delete it \
+             to start afresh",
+            path.display()
+        ),
+        _ => {}
+    }
 
     settle(cores);
-    let mut peak = json!({ "gemm": json_of(rust(&["--peak"]), "the SGEMM ceiling")? });
-    if torch.is_some() {
-        peak["torch"] = json_of(python(&["--peak", &threads]), "torch's SGEMM ceiling")?;
+    if results["peak"].is_null() {
+        let mut peak = json!({ "gemm": json_of(rust(&["--peak"]), "the SGEMM ceiling")? });
+        if torch.is_some() {
+            peak["torch"] = json_of(python(&["--peak", &threads]), "torch's SGEMM ceiling")?;
+        }
+        results["peak"] = peak;
     }
-    eprintln!("FP32 ceiling: {peak}");
+    eprintln!("FP32 ceiling: {}", results["peak"]);
 
     let backends: Vec<String> = list["backends"]
         .as_array()
@@ -228,13 +272,17 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         backends.iter().any(|b| b == "flex"),
         "the benchmark has no flex backend"
     );
-    let mut workloads = Vec::new();
     for w in list["workloads"].as_array().context("workloads")? {
         let name = w["name"].as_str().context("a workload name")?;
         if o.only
             .as_ref()
             .is_some_and(|only| !name.contains(only.as_str()))
         {
+            continue;
+        }
+        let done = results["workloads"].as_array().context("workloads")?;
+        if done.iter().any(|d| d["name"] == name) {
+            eprintln!("{name}: measured before ({PARTIAL})");
             continue;
         }
         let mut spec = vec![w["arch"].clone(), w["train"].clone()];
@@ -281,20 +329,61 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         let mut entry = w.clone();
         entry["rounds"] = json!(rounds);
         entry["others"] = others;
-        workloads.push(entry);
+        results["workloads"]
+            .as_array_mut()
+            .context("workloads")?
+            .push(entry);
+        if let Some(path) = &partial {
+            write_atomically(path, &(serde_json::to_string_pretty(&results)? + "\n"))?;
+        }
     }
-    Ok(json!({
-        "command": command_line(o),
-        "date": today(),
-        "cpu": cpu_model(),
-        "cores": cores,
-        "threads": o.threads,
-        "load_average_at_start": load1,
-        "torch": torch,
-        "rounds": o.rounds,
-        "peak": peak,
-        "workloads": workloads,
-    }))
+    Ok(results)
+}
+
+/// Takes over the unfinished run in `path` (its SGEMM ceiling, workloads and dates) after
+/// checking that it was measured the way this run measures.
+fn continue_from(results: &mut Value, path: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {} (no unfinished run to resume?)", path.display()))?;
+    let before: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    for key in ["command", "cpu", "threads", "torch", "rounds"] {
+        ensure!(
+            before[key] == results[key],
+            "{} was measured with {key} {} and this run has {}: resume with the same options on \
+             the same machine, or delete it to start afresh",
+            path.display(),
+            before[key],
+            results[key]
+        );
+    }
+    ensure!(
+        before["workloads"].is_array() && before["peak"].is_object(),
+        "{} lacks its workloads or SGEMM ceiling",
+        path.display()
+    );
+    let mut dates = before["dates"].as_array().cloned().unwrap_or_default();
+    dates.extend(results["dates"].as_array().cloned().unwrap_or_default());
+    results["date"] = before["date"].clone();
+    results["dates"] = json!(dates);
+    results["load_average_at_start"] = before["load_average_at_start"].clone();
+    results["peak"] = before["peak"].clone();
+    results["workloads"] = before["workloads"].clone();
+    eprintln!(
+        "resuming the run of {} from {}: {} workloads measured",
+        before["date"].as_str().unwrap_or("?"),
+        path.display(),
+        results["workloads"].as_array().map_or(0, Vec::len)
+    );
+    Ok(())
+}
+
+/// Writes `text` as `path` whole or not at all (a temporary file beside it, renamed).
+fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn command_line(o: &Options) -> String {

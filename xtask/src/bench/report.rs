@@ -37,7 +37,7 @@ pub(super) fn markdown(results: &Value) -> anyhow::Result<String> {
          over {BUSY_CORES} cores) or the per-round ratios spread over {MAX_SPREAD:.2}x \
          (the method: `xtask/src/bench/mod.rs`).\n\n",
         results["command"].as_str().unwrap_or("cargo xtask bench"),
-        results["date"].as_str().unwrap_or("?"),
+        dates(results),
         results["cpu"].as_str().unwrap_or("?"),
         results["threads"],
         results["cores"],
@@ -154,5 +154,20 @@ pub(super) fn backend_label(backend: &str) -> String {
     match software {
         true => format!("{backend} (lavapipe, software rendering)"),
         false => backend.to_string(),
+    }
+}
+
+/// When the results were measured: the date of the run, and those of the pieces it was resumed
+/// in (`--resume`).
+fn dates(results: &Value) -> String {
+    let first = results["date"].as_str().unwrap_or("?").to_string();
+    let later: Vec<&str> = results["dates"]
+        .as_array()
+        .map(|d| d.iter().skip(1).filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if later.is_empty() {
+        first
+    } else {
+        format!("{first} (resumed {})", later.join(", "))
     }
 }
