@@ -405,3 +405,50 @@ fn command_line(o: &Options) -> String {
     }
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(cpu: &str, date: &str, workloads: Value) -> Value {
+        json!({
+            "command": "cargo xtask bench --vs-pytorch",
+            "date": date,
+            "dates": [date],
+            "cpu": cpu,
+            "threads": 2,
+            "torch": "2.15.0",
+            "rounds": 3,
+            "load_average_at_start": 0.1,
+            "workloads": workloads,
+        })
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_what_was_measured_and_refuses_another_machine() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("partial.json");
+        let mut before = run_of("CPU A", "2026-12-06 10:00 UTC", json!([{ "name": "w1" }]));
+        before["peak"] = json!({ "gemm": { "gflops": 200.0 } });
+        write_atomically(&path, &before.to_string()).unwrap();
+
+        let mut now = run_of("CPU A", "2026-12-07 09:00 UTC", json!([]));
+        continue_from(&mut now, &path).unwrap();
+        assert_eq!(now["workloads"], json!([{ "name": "w1" }]));
+        assert_eq!(now["peak"], before["peak"]);
+        assert_eq!(now["date"], "2026-12-06 10:00 UTC");
+        assert_eq!(
+            now["dates"],
+            json!(["2026-12-06 10:00 UTC", "2026-12-07 09:00 UTC"])
+        );
+
+        let mut elsewhere = run_of("CPU B", "2026-12-07 09:00 UTC", json!([]));
+        let error = continue_from(&mut elsewhere, &path)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cpu"), "{error}");
+        assert!(continue_from(&mut now, &dir.join("missing.json")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
