@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use super::buffer::{assume_init, uninit};
+
 /// Elements per rayon task.
 const CHUNK: usize = 1 << 14;
 
@@ -40,28 +42,31 @@ pub fn sigmoid(x: f32) -> f32 {
 
 /// The sigmoid of every element of `x`.
 pub fn forward(x: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
+    let mut y = uninit(x.len());
     y.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
         .for_each(|(y, x)| {
             for (y, &x) in y.iter_mut().zip(x) {
-                *y = sigmoid(x);
+                y.write(sigmoid(x));
             }
         });
-    y
+    // SAFETY: the chunks cover `y`, and every element of each was written.
+    unsafe { assume_init(y) }
 }
 
 /// The gradient of the input from the output `y` and its gradient `dy`: `dy y (1 - y)`.
 pub fn backward(y: &[f32], dy: &[f32]) -> Vec<f32> {
-    let mut dx = vec![0.0; y.len()];
+    assert_eq!(y.len(), dy.len(), "output and gradient sizes");
+    let mut dx = uninit(y.len());
     dx.par_chunks_mut(CHUNK)
         .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
         .for_each(|(dx, (y, dy))| {
             for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-                *dx = dy * y * (1.0 - y);
+                dx.write(dy * y * (1.0 - y));
             }
         });
-    dx
+    // SAFETY: the chunks cover `dx` (as long as `y` and `dy`), every element was written.
+    unsafe { assume_init(dx) }
 }
 
 #[cfg(test)]

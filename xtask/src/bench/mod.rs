@@ -228,10 +228,11 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         .and_then(|l| l.parse().ok())
         .unwrap_or(0.0);
     eprintln!("load average at the start: {load1:.2} ({cores} cores)");
+    let now = today();
     let mut results = json!({
         "command": command_line(o),
-        "date": today(),
-        "dates": [today()],
+        "date": now,
+        "dates": [now],
         "cpu": cpu_model(),
         "cores": cores,
         "threads": o.threads,

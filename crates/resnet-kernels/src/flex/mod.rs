@@ -99,7 +99,7 @@ fn with_f32<const N: usize, R>(tensors: [&FlexTensor; N], f: impl FnOnce([&[f32]
     f(slices)
 }
 
-fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 

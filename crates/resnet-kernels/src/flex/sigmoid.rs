@@ -8,15 +8,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::{DType, Flex, TensorMetadata};
-use burn::tensor::TensorData;
 
-use super::{Tracked, with_f32};
+use super::{Tracked, tensor, with_f32};
 use crate::sigmoid_f32;
-
-/// A tensor of `x`'s shape holding `values`.
-fn shaped_as(x: &FlexTensor, values: Vec<f32>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, x.shape()))
-}
 
 /// [`ResNetKernels::resnet_sigmoid`](super::ResNetKernels::resnet_sigmoid) on flex: f32 through
 /// [`sigmoid_f32::forward`], other dtypes through burn.
@@ -25,7 +19,7 @@ pub(super) fn sigmoid(x: FlexTensor) -> FlexTensor {
         return Flex::sigmoid(x);
     }
     let y = with_f32([&x], |[x]| sigmoid_f32::forward(x));
-    shaped_as(&x, y)
+    tensor(y, x.shape())
 }
 
 /// The input's gradient from the output `y` and its gradient `dy`.
@@ -34,7 +28,7 @@ fn sigmoid_grad(y: FlexTensor, dy: FlexTensor) -> FlexTensor {
         return Flex::sigmoid_backward(y, dy);
     }
     let dx = with_f32([&y, &dy], |[y, dy]| sigmoid_f32::backward(y, dy));
-    shaped_as(&y, dx)
+    tensor(dx, y.shape())
 }
 
 /// Backward pass of the tracked sigmoid: `dy y (1 - y)` from the kept output.
