@@ -37,8 +37,8 @@ fn new(spec: &ConvSpec, bias: f64, device: &Device) -> Conv2d {
 
 /// `T(x)`, the gate's opening in (0, 1), shaped as the block's output. The 1x1 convolution and
 /// the sigmoid run through the project's kernels, as the block's other layers do (on flex,
-/// burn's sigmoid alone, one `expf` at a time on one thread, took a third of a gated ResNet-56's
-/// training step).
+/// burn's sigmoid runs one `expf` at a time on one thread: see `resnet_kernels::sigmoid`; a gated
+/// ResNet-56 trains 1.6x faster with both).
 pub fn opening(gate: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let stride = gate.stride[0];
     let bias = gate.bias.as_ref().map(|b| b.val());
