@@ -24,8 +24,10 @@
 //! The protocol, the same as `benches/pytorch_reference.py`'s: 2 warm-up steps, then steps
 //! until at least 10 have run and 10 seconds have passed; the figure is the median step. A
 //! warm-up step over 60 s reports that step's time alone (`too_slow`), so that a slow backend
-//! has a figure instead of holding the run for minutes. The memory figure is the peak resident
-//! memory of the process (`VmHWM`) less its resident memory before the network was built.
+//! has a figure instead of holding the run for minutes (`cargo xtask bench` also stops a
+//! measurement of another backend than flex that runs for over 10 minutes: one step can).
+//! The memory figure is the peak resident memory of the process (`VmHWM`) less its resident
+//! memory before the network was built.
 
 use std::time::{Duration, Instant};
 

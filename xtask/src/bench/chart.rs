@@ -28,8 +28,8 @@ pub(super) fn chart(results: &Value, path: &Path) -> anyhow::Result<()> {
         for (c, t) in &s.torch {
             put(&format!("pytorch {c}"), t.images_per_sec);
         }
-        for (b, (v, _, _)) in &s.others {
-            put(b, Some(*v));
+        for (b, m) in &s.others {
+            put(b, m.images_per_sec());
         }
     }
     let names: Vec<String> = summaries.iter().map(|s| s.name.clone()).collect();

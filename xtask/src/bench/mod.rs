@@ -10,7 +10,9 @@
 //! median of at least 10 steps and 10 seconds). Per workload, flex and PyTorch alternate for
 //! `--rounds` rounds (flex, PyTorch, flex, PyTorch, ...), so that both sides see the same
 //! machine; PyTorch's round measures each of its configurations in turn (eager,
-//! `channels_last`, `torch.compile`) and the ratio is against the best of them; the other compiled backends are measured once, after them. Reported per workload:
+//! `channels_last`, `torch.compile`) and the ratio is against the best of them. The other
+//! compiled backends are measured once, after them, each stopped after [`OTHER_LIMIT`] (its
+//! cell then says so). Reported per workload:
 //! each side's median over the rounds, the ratio of the medians and the range of the
 //! per-round ratios.
 //!
@@ -35,9 +37,10 @@ mod machine;
 mod report;
 mod stats;
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
@@ -53,6 +56,11 @@ pub const BUSY_CORES: f64 = 0.35;
 pub const MAX_SPREAD: f64 = 1.20;
 /// How long to wait for a busy machine to settle before measuring anyway (and marking it).
 const SETTLE: Duration = Duration::from_secs(60);
+/// The longest one measurement of another backend (ndarray, wgpu) may run, building its network
+/// and its first step included: past it the process is stopped and its cell says so. (The
+/// benchmark cuts a backend short after one warm-up step over a minute, but cannot cut that
+/// step: wgpu's ResNet-50 training step on lavapipe had not finished after 17 minutes.)
+pub const OTHER_LIMIT: Duration = Duration::from_secs(600);
 
 /// What `cargo xtask bench` was asked for.
 pub struct Options {
@@ -166,11 +174,47 @@ fn build(features: &str) -> anyhow::Result<PathBuf> {
 /// Runs `command`, returning its stdout parsed as JSON.
 fn json_of(mut command: Command, what: &str) -> anyhow::Result<Value> {
     let out = command
-        .stderr(std::process::Stdio::inherit())
+        .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("running {what}"))?;
     ensure!(out.status.success(), "{what} failed ({})", out.status);
-    let text = String::from_utf8(out.stdout)?;
+    last_json(&String::from_utf8(out.stdout)?, what)
+}
+
+/// Runs `command` as [`json_of`] does, but stops it once it has run for `limit`: `None` then.
+fn json_within(mut command: Command, what: &str, limit: Duration) -> anyhow::Result<Option<Value>> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("running {what}"))?;
+    let mut stdout = child.stdout.take().context("the child's stdout")?;
+    // Read on a thread of its own, so that a child writing much never blocks on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() >= limit {
+            child.kill().with_context(|| format!("stopping {what}"))?;
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading {what}'s output"))??;
+    ensure!(status.success(), "{what} failed ({status})");
+    last_json(&text, what).map(Some)
+}
+
+/// The last line of `text` (a measurement's stdout), parsed as JSON.
+fn last_json(text: &str, what: &str) -> anyhow::Result<Value> {
     let last = text.lines().last().unwrap_or_default();
     serde_json::from_str(last).with_context(|| format!("{what} printed no JSON: {text}"))
 }
@@ -323,7 +367,11 @@ fn measure_all(o: &Options) -> anyhow::Result<Value> {
         for b in backends.iter().filter(|b| *b != "flex") {
             let busy = settle(cores);
             eprintln!("{name}: {b}");
-            let mut m = json_of(rust(&["--one", b, name]), "a measurement")?;
+            let mut m = json_within(rust(&["--one", b, name]), "a measurement", OTHER_LIMIT)?
+                .unwrap_or_else(|| {
+                    eprintln!("{name}: {b} unfinished after {OTHER_LIMIT:?}, stopped");
+                    json!({ "unfinished_after_s": OTHER_LIMIT.as_secs_f64() })
+                });
             m["busy"] = json!(busy);
             others[b] = m;
         }
@@ -451,5 +499,55 @@ mod tests {
         assert!(error.contains("cpu"), "{error}");
         assert!(continue_from(&mut now, &dir.join("missing.json")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn shell(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    #[test]
+    fn a_measurement_past_its_limit_is_stopped() {
+        let limit = Duration::from_millis(500);
+        let start = Instant::now();
+        let stopped = json_within(shell("sleep 30; echo '{}'"), "a sleeper", limit).unwrap();
+        assert_eq!(stopped, None);
+        assert!(start.elapsed() < Duration::from_secs(20), "not stopped");
+
+        let done = json_within(
+            shell("echo progress; echo '{\"steps\": 3}'"),
+            "a quick one",
+            limit,
+        );
+        assert_eq!(done.unwrap(), Some(json!({ "steps": 3 })));
+        let failed = json_within(shell("exit 3"), "a failure", limit).unwrap_err();
+        assert!(failed.to_string().contains("a failure failed"), "{failed}");
+        let silent = json_within(shell("echo hello"), "a silent one", limit).unwrap_err();
+        assert!(silent.to_string().contains("printed no JSON"), "{silent}");
+    }
+
+    #[test]
+    fn an_unfinished_measurement_reads_back_as_one_and_says_so_in_the_table() {
+        use stats::Other;
+        let m = json!({ "unfinished_after_s": OTHER_LIMIT.as_secs_f64(), "busy": false });
+        let other = Other::of(&m).unwrap();
+        assert_eq!(other, Other::Unfinished { after_s: 600.0 });
+        assert_eq!(other.images_per_sec(), None);
+        assert_eq!(
+            report::other_cell(Some(&other)),
+            "too slow: unfinished after 10 min"
+        );
+        let one_step = json!({ "images_per_sec": 0.07, "steps": 1, "too_slow": true });
+        assert_eq!(
+            report::other_cell(Other::of(&one_step).as_ref()),
+            "too slow: 0.07 (one step over 60 s)"
+        );
+        let timed = json!({ "images_per_sec": 98.46, "steps": 10, "busy": true });
+        assert_eq!(
+            report::other_cell(Other::of(&timed).as_ref()),
+            "98.5 (busy)"
+        );
+        assert_eq!(report::other_cell(None), "-");
     }
 }

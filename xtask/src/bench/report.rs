@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::machine::has_gpu;
-use super::stats::{Summary, TORCH_CONFIGS, summaries};
+use super::stats::{Other, Summary, TORCH_CONFIGS, summaries};
 use super::{BUSY_CORES, MAX_SPREAD};
 
 pub(super) fn mib(v: Option<f64>) -> String {
@@ -111,14 +111,7 @@ pub(super) fn markdown(results: &Value) -> anyhow::Result<String> {
             share(best.and_then(|b| b.images_per_sec), s),
         ));
         for b in &others {
-            match s.others.get(b) {
-                Some((ips, true, _)) => {
-                    md.push_str(&format!(" too slow: {ips:.2} (one step over 60 s) |"))
-                }
-                Some((ips, _, true)) => md.push_str(&format!(" {ips:.1} (busy) |")),
-                Some((ips, _, _)) => md.push_str(&format!(" {ips:.1} |")),
-                None => md.push_str(" - |"),
-            }
+            md.push_str(&format!(" {} |", other_cell(s.others.get(b))));
         }
         md.push('\n');
     }
@@ -140,6 +133,24 @@ pub(super) fn markdown(results: &Value) -> anyhow::Result<String> {
 }
 
 /// A PyTorch configuration's column name.
+/// Another backend's cell in the table.
+pub(super) fn other_cell(m: Option<&Other>) -> String {
+    match m {
+        Some(Other::Timed {
+            images_per_sec,
+            busy: true,
+        }) => format!("{images_per_sec:.1} (busy)"),
+        Some(Other::Timed { images_per_sec, .. }) => format!("{images_per_sec:.1}"),
+        Some(Other::OneStep { images_per_sec }) => {
+            format!("too slow: {images_per_sec:.2} (one step over 60 s)")
+        }
+        Some(Other::Unfinished { after_s }) => {
+            format!("too slow: unfinished after {:.0} min", after_s / 60.0)
+        }
+        None => "-".into(),
+    }
+}
+
 fn config_label(config: &str) -> String {
     match config {
         "channels_last" => "`channels_last`".into(),

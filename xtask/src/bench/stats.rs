@@ -60,8 +60,50 @@ pub(super) struct Summary {
     /// Per-round flex / PyTorch's best configuration.
     pub(super) ratios: Vec<f64>,
     pub(super) busy: bool,
-    /// Other backends: name -> (images/s, too slow to time, busy).
-    pub(super) others: BTreeMap<String, (f64, bool, bool)>,
+    /// Other backends, by name.
+    pub(super) others: BTreeMap<String, Other>,
+}
+
+/// Another backend's measurement of a workload (measured once, after flex's and PyTorch's
+/// rounds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Other {
+    /// Timed as flex and PyTorch are: images/s of the median step, and whether the machine was
+    /// busy when it started.
+    Timed { images_per_sec: f64, busy: bool },
+    /// A warm-up step took over a minute: images/s of that one step.
+    OneStep { images_per_sec: f64 },
+    /// The process had not finished after this many seconds (its network built and one step
+    /// included) and was stopped ([`super::OTHER_LIMIT`]).
+    Unfinished { after_s: f64 },
+}
+
+impl Other {
+    /// Reads one backend's measurement as `cargo xtask bench` records it.
+    pub(super) fn of(m: &Value) -> Option<Self> {
+        if let Some(after_s) = m["unfinished_after_s"].as_f64() {
+            return Some(Self::Unfinished { after_s });
+        }
+        let images_per_sec = m["images_per_sec"].as_f64()?;
+        Some(if m["too_slow"] == true {
+            Self::OneStep { images_per_sec }
+        } else {
+            Self::Timed {
+                images_per_sec,
+                busy: m["busy"] == true,
+            }
+        })
+    }
+
+    /// Images/s, where one was measured.
+    pub(super) fn images_per_sec(self) -> Option<f64> {
+        match self {
+            Self::Timed { images_per_sec, .. } | Self::OneStep { images_per_sec } => {
+                Some(images_per_sec)
+            }
+            Self::Unfinished { .. } => None,
+        }
+    }
 }
 
 impl Summary {
@@ -125,16 +167,7 @@ impl Summary {
             .as_object()
             .map(|o| {
                 o.iter()
-                    .filter_map(|(b, m)| {
-                        Some((
-                            b.clone(),
-                            (
-                                m["images_per_sec"].as_f64()?,
-                                m["too_slow"] == true,
-                                m["busy"] == true,
-                            ),
-                        ))
-                    })
+                    .filter_map(|(b, m)| Some((b.clone(), Other::of(m)?)))
                     .collect()
             })
             .unwrap_or_default();
