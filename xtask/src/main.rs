@@ -259,7 +259,7 @@ fn readme(check: bool) -> anyhow::Result<()> {
         );
         eprintln!("README.md's model and weights tables are up to date");
     } else {
-        std::fs::write(&path, updated)?;
+        write_atomically(&path, &updated)?;
         eprintln!(
             "README.md's tables regenerated ({} models, {} weights)",
             rows.len(),
@@ -285,4 +285,18 @@ fn replace_between(text: &str, begin: &str, end: &str, table: &str) -> anyhow::R
     };
     ensure!(b < e, "README.md has {end} before {begin}");
     Ok(format!("{}{begin}\n{table}{}", &text[..b], &text[e..]))
+}
+
+/// Writes `text` to `path` whole or not at all: a temporary file beside it (removed if anything
+/// fails), synced, then renamed over it.
+pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().context("a file in a directory")?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing beside {}", path.display()))?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

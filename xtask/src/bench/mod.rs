@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
-use crate::{cargo_command, root};
+use crate::{cargo_command, root, write_atomically};
 use chart::chart;
 use machine::{cpu_model, settle, today};
 use report::markdown;
@@ -116,9 +116,12 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         text.push('\n');
         text.push_str(&notes);
     }
-    std::fs::write(&path, text)?;
+    write_atomically(&path, &text)?;
     if !options.report_only {
-        std::fs::write(&json_path, serde_json::to_string_pretty(&results)? + "\n")?;
+        write_atomically(
+            &json_path,
+            &(serde_json::to_string_pretty(&results)? + "\n"),
+        )?;
         let partial = root.join(PARTIAL);
         if partial.exists() {
             std::fs::remove_file(&partial)
@@ -428,13 +431,6 @@ fn continue_from(results: &mut Value, path: &std::path::Path) -> anyhow::Result<
 }
 
 /// Writes `text` as `path` whole or not at all (a temporary file beside it, renamed).
-fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
 fn command_line(o: &Options) -> String {
     let mut c = String::from("cargo xtask bench");
     if !o.features.is_empty() {
