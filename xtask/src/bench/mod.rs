@@ -430,7 +430,7 @@ fn continue_from(results: &mut Value, path: &std::path::Path) -> anyhow::Result<
     Ok(())
 }
 
-/// Writes `text` as `path` whole or not at all (a temporary file beside it, renamed).
+/// The command line this run answers to (what `--resume` compares).
 fn command_line(o: &Options) -> String {
     let mut c = String::from("cargo xtask bench");
     if !o.features.is_empty() {
