@@ -132,7 +132,6 @@ pub(super) fn markdown(results: &Value) -> anyhow::Result<String> {
     Ok(md)
 }
 
-/// A PyTorch configuration's column name.
 /// Another backend's cell in the table.
 pub(super) fn other_cell(m: Option<&Other>) -> String {
     match m {
@@ -151,6 +150,7 @@ pub(super) fn other_cell(m: Option<&Other>) -> String {
     }
 }
 
+/// A PyTorch configuration's column name.
 fn config_label(config: &str) -> String {
     match config {
         "channels_last" => "`channels_last`".into(),
