@@ -174,17 +174,13 @@ fn build(features: &str) -> anyhow::Result<PathBuf> {
     bail!("cargo named no executable for the backends benchmark")
 }
 
-/// Runs `command`, returning its stdout parsed as JSON.
-fn json_of(mut command: Command, what: &str) -> anyhow::Result<Value> {
-    let out = command
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {what}"))?;
-    ensure!(out.status.success(), "{what} failed ({})", out.status);
-    last_json(&String::from_utf8(out.stdout)?, what)
+/// Runs `command` to its end, returning its stdout parsed as JSON.
+fn json_of(command: Command, what: &str) -> anyhow::Result<Value> {
+    json_within(command, what, Duration::MAX)?.with_context(|| format!("{what} was stopped"))
 }
 
-/// Runs `command` as [`json_of`] does, but stops it once it has run for `limit`: `None` then.
+/// Runs `command`, returning its stdout parsed as JSON, or `None` once it has run for `limit`
+/// (the child is stopped then).
 fn json_within(mut command: Command, what: &str, limit: Duration) -> anyhow::Result<Option<Value>> {
     let mut child = command
         .stdout(Stdio::piped())
@@ -521,6 +517,12 @@ mod tests {
         assert!(failed.to_string().contains("a failure failed"), "{failed}");
         let silent = json_within(shell("echo hello"), "a silent one", limit).unwrap_err();
         assert!(silent.to_string().contains("printed no JSON"), "{silent}");
+
+        // Without a limit: the measurements of flex and PyTorch, run to their end.
+        let whole = json_of(shell("sleep 1; echo '{\"steps\": 4}'"), "a whole one");
+        assert_eq!(whole.unwrap(), json!({ "steps": 4 }));
+        let failed = json_of(shell("echo '{}'; exit 2"), "a failure").unwrap_err();
+        assert!(failed.to_string().contains("a failure failed"), "{failed}");
     }
 
     #[test]
