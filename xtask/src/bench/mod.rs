@@ -183,6 +183,7 @@ fn json_of(command: Command, what: &str) -> anyhow::Result<Value> {
 /// (the child is stopped then).
 fn json_within(mut command: Command, what: &str, limit: Duration) -> anyhow::Result<Option<Value>> {
     let mut child = command
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
