@@ -4,7 +4,9 @@
     python3 docs/family/table.py [RESNET]     # RESNET: the `resnet` program (default target/release/resnet)
 
 For each run directory: `metrics.csv` (the training error of the last 1,000 iterations, the mean of
-its 200-iteration windows; the last evaluation on 1,000 test images; the wall time), `run.json`
+its 200-iteration windows; the last evaluation on 1,000 test images; the wall time, and the
+median speed of the 200-iteration windows: the machine was shared with other work at times, so
+that the wall times compare only with the speed beside them), `run.json`
 (the network), and, where they exist, `eval-test.json` (`resnet eval RUN --json`: the full 10,000
 test images) and `eval-train.json` (`resnet eval RUN --split train --json`: the final network on
 the 45,000 unaugmented training images); parameters from `resnet models --json`. A run still
@@ -13,6 +15,7 @@ training is marked with the iteration it has reached.
 
 import csv
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -49,16 +52,16 @@ def main():
     params = {m["name"]: m["params"] for m in models}
     print("| network | parameters | train error (last 1,000 iterations) | train error (final "
           "network, unaugmented) | test error (1,000 images, last evaluation) | test error "
-          "(10,000) | wall time |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "(10,000) | wall time | images/s (median window) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, run in RUNS:
         run = ROOT / run
         if not (run / "metrics.csv").exists():
-            print(f"| {label} | | not started | | | | |")
+            print(f"| {label} | | not started | | | | | |")
             continue
         rows = list(csv.DictReader((run / "metrics.csv").open()))
         if not rows:
-            print(f"| {label} | | started, no iterations logged | | | | |")
+            print(f"| {label} | | started, no iterations logged | | | | | |")
             continue
         last = rows[-1]
         reached = int(last["iteration"])
@@ -72,7 +75,8 @@ def main():
               f"| {percent(sum(recent) / len(recent))} | {percent(error_of(run / 'eval-train.json'))} "
               f"| {percent(float(evaluated[-1]['test_error']) if evaluated else None)} "
               f"| {percent(error_of(run / 'eval-test.json'))} "
-              f"| {float(last['wall_seconds']):,.0f} s |")
+              f"| {float(last['wall_seconds']):,.0f} s "
+              f"| {statistics.median(float(r['images_per_sec']) for r in rows):.0f} |")
 
 
 if __name__ == "__main__":
