@@ -18,10 +18,14 @@ resnet="${1:-$root/target/release/resnet}"
 cd "$root"
 [ -x "$resnet" ] || { echo "no resnet program at $resnet: cargo build --release --bin resnet" >&2; exit 1; }
 
-# The five networks, in the order of the figure's legend and the table. The plain and residual
-# baselines are the re-runs of this directory (their weights are needed for Fig. 7).
-runs=(docs/family/plain56 docs/family/resnet56 docs/family/preact-resnet56 docs/family/highway56 docs/family/resnet56-sd0.5)
-labels=(plain-56 ResNet-56 "pre-activation ResNet-56" "highway-56 (bias -2)" "ResNet-56, stochastic depth 0.5")
+# The five networks trained in this directory, with their legend names: table.py's list.
+runs=()
+labels=()
+while IFS=$'\t' read -r run label; do
+    runs+=("$run")
+    labels+=("$label")
+done < <(python3 "$here/table.py" --family)
+[ "${#runs[@]}" -eq 5 ] || { echo "table.py --family named ${#runs[@]} runs, not 5" >&2; exit 1; }
 
 finished=()
 for run in "${runs[@]}"; do
@@ -53,6 +57,4 @@ if [ "${#finished[@]}" -lt "${#runs[@]}" ]; then
 fi
 "$resnet" plot "${runs[@]}" --labels "${labels[@]}" --out "$here/curves"
 "$resnet" plot "${runs[@]}" --labels "${labels[@]}" --y-max 20 --out "$here/curves-zoom"
-weights=()
-for run in "${runs[@]}"; do weights+=("$run"); done
-"$resnet" analyze responses --weights "${weights[@]}" --labels "${labels[@]}" --out "$here/responses"
+"$resnet" analyze responses --weights "${runs[@]}" --labels "${labels[@]}" --out "$here/responses"

@@ -2,6 +2,7 @@
 """The table of docs/family/README.md, from the five runs' own files (issue #33).
 
     python3 docs/family/table.py [RESNET]     # RESNET: the `resnet` program (default target/release/resnet)
+    python3 docs/family/table.py --family     # the five runs of this directory: `DIR<TAB>LABEL` lines
 
 For each run directory: `metrics.csv` (the training error of the last 1,000 iterations, the mean of
 its 200-iteration windows; the last evaluation on 1,000 test images; the wall time, and the
@@ -46,6 +47,12 @@ def error_of(path):
 
 
 def main():
+    if sys.argv[1:] == ["--family"]:
+        # The five networks trained here, in the table's order (publish.sh's figures).
+        for label, run in RUNS:
+            if run.startswith("docs/family/"):
+                print(f"{run}\t{label}")
+        return
     program = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target/release/resnet")
     models = json.loads(subprocess.run([program, "models", "--json"], check=True,
                                        capture_output=True, text=True).stdout)
